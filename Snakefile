@@ -1,0 +1,21 @@
+# redoxseq: RNA-seq differential expression for redox and ferroptosis biology.
+# Orchestration only; the science lives in redoxseq/, the rules in workflow/rules/.
+from snakemake.utils import min_version
+
+min_version("9.1")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/count.smk"
+include: "workflow/rules/deseq2.smk"
+include: "workflow/rules/enrichment.smk"
+include: "workflow/rules/plots.smk"
+
+
+rule all:
+    input:
+        get_final_outputs(),
+    default_target: True

@@ -1,0 +1,72 @@
+"""File formats: the one place where tables are read from and written to disk.
+
+All writers are atomic: they write to a temporary file in the destination folder and
+rename it into place, so an interrupted job never leaves a half-written file that looks
+complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+import pandas as pd
+
+from redoxseq.errors import InputError
+
+logger = logging.getLogger(__name__)
+
+PathLike = str | os.PathLike[str]
+
+
+@contextlib.contextmanager
+def atomic_path(path: PathLike) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; rename it to ``path`` on success.
+
+    On any exception the temporary file is removed and ``path`` is left untouched.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+
+
+@contextlib.contextmanager
+def atomic_open(path: PathLike, mode: str = "w") -> Iterator[IO[str]]:
+    """Open a text file for writing atomically (see :func:`atomic_path`)."""
+    with atomic_path(path) as tmp, open(tmp, mode, encoding="utf-8", newline="\n") as handle:
+        yield handle
+
+
+def write_tsv(table: pd.DataFrame, path: PathLike, *, index: bool = True) -> None:
+    """Write ``table`` as a tab-separated file with a header, atomically.
+
+    Floats are written in pandas' shortest round-trip form, so the same numbers always
+    give the same bytes.
+    """
+    with atomic_open(path) as handle:
+        table.to_csv(handle, sep="\t", index=index, lineterminator="\n")
+
+
+def read_tsv(path: PathLike, *, index_col: int | str | None = 0) -> pd.DataFrame:
+    """Read a tab-separated table with a header; a missing file gets a clear error."""
+    file = Path(path)
+    if not file.exists():
+        raise InputError(f"{file}: file not found")
+    try:
+        return pd.read_csv(file, sep="\t", index_col=index_col, comment=None)
+    except pd.errors.EmptyDataError as exc:
+        raise InputError(f"{file}: the file is empty; expected a tab-separated table") from exc

@@ -1,0 +1,367 @@
+"""Figures: PCA, volcano, MA, read-assignment summary and GSEA summary.
+
+Every function takes in-memory tables and returns a matplotlib ``Figure`` built with the
+object-oriented API; the caller saves it with :func:`save_figure`, which strips run-specific
+metadata so the same inputs give the same bytes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from redoxseq.errors import InputError
+from redoxseq.io import atomic_path
+
+logger = logging.getLogger(__name__)
+
+UP_COLOUR = "#b2182b"
+DOWN_COLOUR = "#2166ac"
+NS_COLOUR = "#bdbdbd"
+HIGHLIGHT_COLOUR = "#e08214"
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "*")
+_PALETTE = (
+    "#1b9e77",
+    "#d95f02",
+    "#7570b3",
+    "#e7298a",
+    "#66a61e",
+    "#e6ab02",
+    "#a6761d",
+    "#666666",
+    "#1f78b4",
+    "#b15928",
+)
+
+
+def save_figure(figure: Figure, path: str | os.PathLike[str], *, dpi: int = 200) -> None:
+    """Save ``figure`` atomically, without timestamps, so reruns give identical files.
+
+    The format comes from the file extension (svg, png or pdf).
+    """
+    target = Path(path)
+    fmt = target.suffix.lstrip(".").lower()
+    metadata: dict[str, str | None]
+    if fmt == "svg":
+        metadata = {"Date": None, "Creator": "redoxseq"}
+    elif fmt == "pdf":
+        metadata = {"CreationDate": None, "ModDate": None, "Creator": "redoxseq"}
+    else:
+        metadata = {"Software": "redoxseq"}
+    with matplotlib.rc_context({"svg.hashsalt": "redoxseq", "svg.fonttype": "none"}):
+        with atomic_path(target) as tmp:
+            figure.savefig(tmp, format=fmt, dpi=dpi, metadata=metadata, bbox_inches="tight")
+
+
+def _require_columns(table: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    missing = [column for column in columns if column not in table.columns]
+    if missing:
+        raise InputError(f"{what}: missing column(s) {missing}; present: {list(table.columns)}")
+
+
+@dataclass(frozen=True)
+class PcaResult:
+    """Principal components of the samples.
+
+    Attributes
+    ----------
+    coordinates
+        samples x components (PC1, PC2, ...), the projected sample coordinates.
+    explained_variance_ratio
+        fraction of the variance of the selected genes explained by each component.
+    genes_used
+        the most variable genes the PCA was computed on.
+    """
+
+    coordinates: pd.DataFrame
+    explained_variance_ratio: pd.Series
+    genes_used: pd.Index
+
+
+def compute_pca(expression: pd.DataFrame, *, top_genes: int = 500) -> PcaResult:
+    """PCA of samples on the ``top_genes`` most variable genes, as DESeq2's ``plotPCA``.
+
+    Parameters
+    ----------
+    expression
+        genes x samples, variance-stabilised expression (log2-like scale).
+    top_genes
+        number of genes with the largest variance across samples to keep.
+
+    Returns
+    -------
+    PcaResult
+        Component signs are fixed so that the largest absolute loading of each component
+        is positive, making the picture independent of the SVD implementation.
+    """
+    if expression.shape[1] < 2:
+        raise InputError(f"PCA needs at least 2 samples; got {expression.shape[1]}")
+    variances = expression.var(axis=1, ddof=1)
+    # Stable order on ties: by variance descending, then by gene id.
+    order = sorted(range(len(variances)), key=lambda i: (-variances.iloc[i], variances.index[i]))
+    selected = expression.iloc[order[: min(top_genes, len(order))]]
+    matrix = selected.to_numpy(dtype=float).T  # samples x genes
+    centred = matrix - matrix.mean(axis=0)
+    u, singular, vt = np.linalg.svd(centred, full_matrices=False)
+    for k in range(vt.shape[0]):
+        if vt[k, np.argmax(np.abs(vt[k]))] < 0:
+            vt[k] *= -1
+            u[:, k] *= -1
+    scores = u * singular
+    n_components = min(scores.shape[1], matrix.shape[0])
+    names = [f"PC{k + 1}" for k in range(n_components)]
+    variance = singular[:n_components] ** 2
+    total = variance.sum()
+    ratio = variance / total if total > 0 else np.zeros_like(variance)
+    return PcaResult(
+        coordinates=pd.DataFrame(scores[:, :n_components], index=expression.columns, columns=names),
+        explained_variance_ratio=pd.Series(ratio, index=names),
+        genes_used=selected.index,
+    )
+
+
+def _level_map(values: pd.Series, styles: Sequence[str]) -> dict[str, str]:
+    levels = list(dict.fromkeys(values.astype(str)))
+    return {level: styles[i % len(styles)] for i, level in enumerate(levels)}
+
+
+def plot_pca(
+    pca: PcaResult,
+    samples: pd.DataFrame,
+    *,
+    color_by: str,
+    shape_by: str | None = None,
+    title: str = "PCA of variance-stabilised counts",
+) -> Figure:
+    """Scatter of PC1 vs PC2, coloured (and optionally shaped) by sample-sheet columns.
+
+    Parameters
+    ----------
+    pca
+        result of :func:`compute_pca`.
+    samples
+        sample sheet indexed by sample, holding the ``color_by`` / ``shape_by`` columns.
+    """
+    for column in (color_by, shape_by):
+        if column and column not in samples.columns:
+            raise InputError(
+                f"PCA: sample-sheet column {column!r} not found; columns: {list(samples.columns)}"
+            )
+    coords = pca.coordinates
+    sheet = samples.loc[coords.index]
+    colours = _level_map(sheet[color_by], _PALETTE)
+    shapes = _level_map(sheet[shape_by], _MARKERS) if shape_by else {}
+    figure = Figure(figsize=(6.0, 4.8))
+    axes = figure.add_subplot()
+    for sample, row in coords.iterrows():
+        colour = colours[str(sheet.at[sample, color_by])]
+        marker = shapes[str(sheet.at[sample, shape_by])] if shape_by else "o"
+        axes.scatter(row["PC1"], row.get("PC2", 0.0), c=colour, marker=marker, s=60,
+                     edgecolors="black", linewidths=0.5)
+    ratio = pca.explained_variance_ratio
+    axes.set_xlabel(f"PC1 ({ratio.iloc[0]:.0%} of variance)")
+    if len(ratio) > 1:
+        axes.set_ylabel(f"PC2 ({ratio.iloc[1]:.0%} of variance)")
+    axes.set_title(f"{title}\n({len(pca.genes_used)} most variable genes)", fontsize=10)
+    handles = [
+        Line2D([], [], marker="o", linestyle="", color=colour, label=f"{color_by}: {level}")
+        for level, colour in colours.items()
+    ]
+    handles += [
+        Line2D([], [], marker=marker, linestyle="", color="black", label=f"{shape_by}: {level}")
+        for level, marker in shapes.items()
+    ]
+    axes.legend(handles=handles, fontsize=8, frameon=False, loc="best")
+    axes.grid(alpha=0.3)
+    return figure
+
+
+def _significance_classes(
+    results: pd.DataFrame, padj_cutoff: float, lfc_cutoff: float
+) -> pd.Series:
+    padj = results["padj"]
+    lfc = results["log2FoldChange"]
+    significant = (padj < padj_cutoff) & (lfc.abs() > lfc_cutoff)
+    classes = pd.Series("ns", index=results.index)
+    classes[significant & (lfc > 0)] = "up"
+    classes[significant & (lfc < 0)] = "down"
+    return classes
+
+
+def plot_volcano(
+    results: pd.DataFrame,
+    *,
+    contrast: str,
+    padj_cutoff: float,
+    lfc_cutoff: float,
+    label_top: int = 15,
+    highlight: Collection[str] = (),
+    highlight_label: str = "highlighted genes",
+) -> Figure:
+    """Volcano plot: log2 fold change against -log10 adjusted p-value.
+
+    Parameters
+    ----------
+    results
+        one row per gene with columns ``gene_name``, ``log2FoldChange``, ``padj``
+        (genes with padj NA, removed by independent filtering, are not drawn).
+    padj_cutoff, lfc_cutoff
+        the contrast's calling thresholds (drawn as dashed lines).
+    highlight
+        gene symbols drawn in a separate colour (e.g. NRF2 targets).
+    """
+    _require_columns(results, ["gene_name", "log2FoldChange", "padj"], f"volcano {contrast}")
+    tested = results.dropna(subset=["padj", "log2FoldChange"])
+    floor = np.nextafter(0, 1)
+    y = -np.log10(tested["padj"].clip(lower=floor))
+    classes = _significance_classes(tested, padj_cutoff, lfc_cutoff)
+    figure = Figure(figsize=(6.0, 5.0))
+    axes = figure.add_subplot()
+    counts = classes.value_counts()
+    for name, colour in (("ns", NS_COLOUR), ("down", DOWN_COLOUR), ("up", UP_COLOUR)):
+        mask = classes == name
+        axes.scatter(tested.loc[mask, "log2FoldChange"], y[mask], s=6, c=colour,
+                     label=f"{name} ({int(counts.get(name, 0))})", rasterized=True, linewidths=0)
+    names = tested["gene_name"].astype(str)
+    highlighted = names.isin(set(highlight))
+    if highlighted.any():
+        axes.scatter(tested.loc[highlighted, "log2FoldChange"], y[highlighted], s=18,
+                     facecolors="none", edgecolors=HIGHLIGHT_COLOUR, linewidths=0.9,
+                     label=f"{highlight_label} ({int(highlighted.sum())})")
+    axes.axhline(-np.log10(padj_cutoff), color="black", linestyle="--", linewidth=0.6)
+    if lfc_cutoff > 0:
+        for x in (-lfc_cutoff, lfc_cutoff):
+            axes.axvline(x, color="black", linestyle="--", linewidth=0.6)
+    significant = tested[classes != "ns"]
+    order = sorted(
+        significant.index,
+        key=lambda gene: (significant.at[gene, "padj"], -abs(significant.at[gene, "log2FoldChange"]),
+                          str(gene)),
+    )
+    for gene in order[:label_top]:
+        axes.annotate(str(tested.at[gene, "gene_name"]),
+                      (tested.at[gene, "log2FoldChange"], y[gene]),
+                      fontsize=6, xytext=(2, 2), textcoords="offset points")
+    axes.set_xlabel("log2 fold change")
+    axes.set_ylabel("-log10 adjusted p-value")
+    axes.set_title(
+        f"{contrast}\npadj < {padj_cutoff:g}, |log2FC| > {lfc_cutoff:g}", fontsize=10
+    )
+    axes.legend(fontsize=7, frameon=False, loc="upper left")
+    return figure
+
+
+def plot_ma(
+    results: pd.DataFrame, *, contrast: str, padj_cutoff: float, lfc_cutoff: float
+) -> Figure:
+    """MA plot: log2 fold change against mean of normalised counts (log scale).
+
+    Parameters
+    ----------
+    results
+        one row per gene with ``baseMean``, ``log2FoldChange``, ``padj``; when a
+        ``log2FoldChange_shrunk`` column with values is present, a second panel shows it.
+    """
+    _require_columns(results, ["baseMean", "log2FoldChange", "padj"], f"MA plot {contrast}")
+    shrunk_available = (
+        "log2FoldChange_shrunk" in results.columns
+        and results["log2FoldChange_shrunk"].notna().any()
+    )
+    columns = ["log2FoldChange", "log2FoldChange_shrunk"] if shrunk_available else ["log2FoldChange"]
+    figure = Figure(figsize=(5.5 * len(columns), 4.5))
+    expressed = results[results["baseMean"] > 0]
+    for k, column in enumerate(columns):
+        axes = figure.add_subplot(1, len(columns), k + 1)
+        frame = expressed.assign(log2FoldChange=expressed[column]).dropna(subset=["log2FoldChange"])
+        classes = _significance_classes(frame.fillna({"padj": 1.0}), padj_cutoff, lfc_cutoff)
+        for name, colour in (("ns", NS_COLOUR), ("down", DOWN_COLOUR), ("up", UP_COLOUR)):
+            mask = classes == name
+            axes.scatter(frame.loc[mask, "baseMean"], frame.loc[mask, "log2FoldChange"], s=5,
+                         c=colour, rasterized=True, linewidths=0, label=name)
+        axes.set_xscale("log")
+        axes.axhline(0, color="black", linewidth=0.6)
+        axes.set_xlabel("mean of normalised counts")
+        axes.set_ylabel("shrunken log2 fold change" if k else "log2 fold change")
+        axes.set_title(f"{contrast}{' (apeGLM shrinkage)' if k else ''}", fontsize=10)
+        axes.legend(fontsize=7, frameon=False)
+    return figure
+
+
+def plot_assignment_summary(summary: pd.DataFrame) -> Figure:
+    """Stacked bars of read assignment categories per sample (featureCounts categories).
+
+    Parameters
+    ----------
+    summary
+        categories x samples, read (or fragment) counts, as featureCounts' ``.summary``.
+    """
+    nonzero = summary.loc[summary.sum(axis=1) > 0]
+    fractions = nonzero / nonzero.sum(axis=0)
+    figure = Figure(figsize=(max(6.0, 0.5 * summary.shape[1] + 3), 4.5))
+    axes = figure.add_subplot()
+    bottom = np.zeros(fractions.shape[1])
+    positions = np.arange(fractions.shape[1])
+    for k, (category, row) in enumerate(fractions.iterrows()):
+        colour = "#4d9221" if category == "Assigned" else _PALETTE[k % len(_PALETTE)]
+        axes.bar(positions, row.to_numpy(), bottom=bottom, label=str(category), color=colour)
+        bottom += row.to_numpy()
+    axes.set_xticks(positions, labels=list(fractions.columns), rotation=60, ha="right", fontsize=7)
+    axes.set_ylabel("fraction of reads / fragments")
+    axes.set_title("Read assignment per sample", fontsize=10)
+    axes.legend(fontsize=7, frameon=False, bbox_to_anchor=(1.01, 1), loc="upper left")
+    return figure
+
+
+def plot_gsea_summary(summary: pd.DataFrame, *, fdr_cutoff: float = 0.05, top: int = 30) -> Figure:
+    """Dot plot of normalised enrichment scores: gene sets x contrasts.
+
+    Parameters
+    ----------
+    summary
+        long table with columns ``contrast``, ``term`` (gene-set name), ``nes``, ``fdr``.
+        Colour is the NES; dot size grows with -log10 FDR; filled dots have FDR < cutoff.
+        The ``top`` gene sets with the smallest FDR in any contrast are shown.
+    """
+    _require_columns(summary, ["contrast", "term", "nes", "fdr"], "GSEA summary")
+    if summary.empty:
+        figure = Figure(figsize=(6, 2))
+        figure.text(0.5, 0.5, "no gene set passed the size filters", ha="center")
+        return figure
+    best = summary.groupby("term")["fdr"].min().sort_values(kind="mergesort")
+    terms = sorted(best.index[:top], key=lambda term: (best[term], term))
+    contrasts = list(dict.fromkeys(summary["contrast"]))
+    table = summary[summary["term"].isin(terms)]
+    figure = Figure(figsize=(2.0 + 1.1 * len(contrasts), 1.2 + 0.28 * len(terms)))
+    axes = figure.add_subplot()
+    x = table["contrast"].map({c: i for i, c in enumerate(contrasts)})
+    y = table["term"].map({t: i for i, t in enumerate(terms)})
+    fdr = table["fdr"].clip(lower=1e-4)
+    size = 15 + 40 * -np.log10(fdr)
+    limit = float(np.nanmax(np.abs(table["nes"]))) if len(table) else 1.0
+    filled = table["fdr"] < fdr_cutoff
+    points = axes.scatter(x[filled], y[filled], s=size[filled], c=table.loc[filled, "nes"],
+                          cmap="RdBu_r", vmin=-limit, vmax=limit, edgecolors="black",
+                          linewidths=0.4)
+    axes.scatter(x[~filled], y[~filled], s=size[~filled], c=table.loc[~filled, "nes"],
+                 cmap="RdBu_r", vmin=-limit, vmax=limit, alpha=0.35, linewidths=0)
+    axes.set_xticks(range(len(contrasts)), labels=contrasts, rotation=45, ha="right", fontsize=7)
+    axes.set_yticks(range(len(terms)), labels=[str(t)[:60] for t in terms], fontsize=7)
+    axes.set_xlim(-0.5, len(contrasts) - 0.5)
+    axes.set_ylim(-0.5, len(terms) - 0.5)
+    axes.invert_yaxis()
+    colourbar = figure.colorbar(points, ax=axes, shrink=0.6)
+    colourbar.set_label("NES")
+    axes.set_title(f"GSEA: NES (filled: FDR < {fdr_cutoff:g}; size: -log10 FDR)", fontsize=9)
+    return figure

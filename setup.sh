@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Set up redoxseq in a virtual environment (.venv) on Debian/Ubuntu with Python >= 3.11.
+# Installs python3-venv with apt only if the venv module is missing. Safe to rerun.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PYTHON="${PYTHON:-python3}"
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    echo "setup.sh: redoxseq needs Python >= 3.11; '$PYTHON' is $("$PYTHON" --version 2>&1)." >&2
+    echo "          Set PYTHON=/path/to/python3.11 (or newer) and rerun." >&2
+    exit 1
+fi
+
+apt_install() {
+    local sudo=""
+    if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@"
+}
+
+if [ ! -x .venv/bin/python ]; then
+    if ! "$PYTHON" -m venv --help >/dev/null 2>&1 || ! "$PYTHON" -c 'import ensurepip' 2>/dev/null; then
+        echo "setup.sh: installing python3-venv with apt" >&2
+        apt_install python3-venv
+    fi
+    "$PYTHON" -m venv .venv
+fi
+
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e ".[dev]"
+echo "setup.sh: redoxseq is installed in .venv ($(.venv/bin/python --version))" >&2

@@ -1,0 +1,75 @@
+# Figures: read assignment, PCA, volcano and MA per contrast, GSEA summary.
+
+
+rule plot_assignment_summary:
+    input:
+        summary="results/counts/all.summary.tsv",
+        lib=workflow.source_path("../../redoxseq/plots.py"),
+    output:
+        figure=report(
+            f"results/figures/read_assignment.{config['plots']['format']}",
+            caption="../report/read_assignment.rst",
+            category="1. Read counting",
+        ),
+    params:
+        dpi=config["plots"]["dpi"],
+    log:
+        "logs/plot_assignment_summary/all.log",
+    conda:
+        "../../envs/plots.yaml"
+    script:
+        "../../scripts/plot_assignment_summary.py"
+
+
+rule plot_pca:
+    input:
+        vst="results/deseq2/vst.tsv",
+        samples=config["samples"],
+        lib=workflow.source_path("../../redoxseq/plots.py"),
+    output:
+        figure=report(
+            f"results/figures/pca.{config['plots']['format']}",
+            caption="../report/pca.rst",
+            category="2. Samples",
+        ),
+        coordinates="results/figures/pca.coordinates.tsv",
+    params:
+        top_genes=config["plots"]["pca_top_genes"],
+        color_by=get_pca_color_by(),
+        shape_by=get_pca_shape_by(),
+        dpi=config["plots"]["dpi"],
+    log:
+        "logs/plot_pca/all.log",
+    conda:
+        "../../envs/plots.yaml"
+    script:
+        "../../scripts/plot_pca.py"
+
+
+rule plot_contrast:
+    input:
+        results="results/deseq2/{contrast}.results.tsv",
+        summary="results/deseq2/{contrast}.summary.tsv",
+        lib=workflow.source_path("../../redoxseq/plots.py"),
+    output:
+        volcano=report(
+            f"results/figures/{{contrast}}.volcano.{config['plots']['format']}",
+            caption="../report/volcano.rst",
+            category="3. Differential expression",
+            subcategory="{contrast}",
+        ),
+        ma=report(
+            f"results/figures/{{contrast}}.ma.{config['plots']['format']}",
+            caption="../report/ma.rst",
+            category="3. Differential expression",
+            subcategory="{contrast}",
+        ),
+    params:
+        label_top=config["plots"]["label_top_genes"],
+        dpi=config["plots"]["dpi"],
+    log:
+        "logs/plot_contrast/{contrast}.log",
+    conda:
+        "../../envs/plots.yaml"
+    script:
+        "../../scripts/plot_contrast.py"
