@@ -8,6 +8,9 @@ min_version("9.1")
 configfile: "config/config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/count.smk"
 include: "workflow/rules/deseq2.smk"

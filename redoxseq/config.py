@@ -37,7 +37,11 @@ def _describe_error(error: jsonschema.ValidationError, source: str) -> str:
     schema = error.schema if isinstance(error.schema, Mapping) else {}
     if error.validator == "additionalProperties":
         allowed = sorted(schema.get("properties", {}))
-        extra = sorted(set(error.instance) - set(allowed)) if isinstance(error.instance, Mapping) else []
+        extra = (
+            sorted(set(error.instance) - set(allowed))
+            if isinstance(error.instance, Mapping)
+            else []
+        )
         hint = f"allowed keys here: {', '.join(allowed)}" if allowed else ""
         patterns = schema.get("patternProperties")
         if patterns:
@@ -189,7 +193,9 @@ def load_units(path: str | Path, schema: Mapping[str, Any], samples: pd.DataFram
     duplicated = table[table.duplicated(["sample", "unit"], keep=False)]
     if not duplicated.empty:
         pairs = sorted(set(zip(duplicated["sample"], duplicated["unit"], strict=True)))
-        raise ConfigError(f"{path}: duplicate (sample, unit) pair(s): {pairs}; units must be unique")
+        raise ConfigError(
+            f"{path}: duplicate (sample, unit) pair(s): {pairs}; units must be unique"
+        )
     unknown = sorted(set(table["sample"]) - set(samples.index))
     if unknown:
         raise ConfigError(

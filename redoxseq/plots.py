@@ -60,9 +60,11 @@ def save_figure(figure: Figure, path: str | os.PathLike[str], *, dpi: int = 200)
         metadata = {"CreationDate": None, "ModDate": None, "Creator": "redoxseq"}
     else:
         metadata = {"Software": "redoxseq"}
-    with matplotlib.rc_context({"svg.hashsalt": "redoxseq", "svg.fonttype": "none"}):
-        with atomic_path(target) as tmp:
-            figure.savefig(tmp, format=fmt, dpi=dpi, metadata=metadata, bbox_inches="tight")
+    with (
+        matplotlib.rc_context({"svg.hashsalt": "redoxseq", "svg.fonttype": "none"}),
+        atomic_path(target) as tmp,
+    ):
+        figure.savefig(tmp, format=fmt, dpi=dpi, metadata=metadata, bbox_inches="tight")
 
 
 def _require_columns(table: pd.DataFrame, columns: Sequence[str], what: str) -> None:
@@ -168,8 +170,15 @@ def plot_pca(
     for sample, row in coords.iterrows():
         colour = colours[str(sheet.at[sample, color_by])]
         marker = shapes[str(sheet.at[sample, shape_by])] if shape_by else "o"
-        axes.scatter(row["PC1"], row.get("PC2", 0.0), c=colour, marker=marker, s=60,
-                     edgecolors="black", linewidths=0.5)
+        axes.scatter(
+            row["PC1"],
+            row.get("PC2", 0.0),
+            c=colour,
+            marker=marker,
+            s=60,
+            edgecolors="black",
+            linewidths=0.5,
+        )
     ratio = pca.explained_variance_ratio
     axes.set_xlabel(f"PC1 ({ratio.iloc[0]:.0%} of variance)")
     if len(ratio) > 1:
@@ -232,33 +241,52 @@ def plot_volcano(
     counts = classes.value_counts()
     for name, colour in (("ns", NS_COLOUR), ("down", DOWN_COLOUR), ("up", UP_COLOUR)):
         mask = classes == name
-        axes.scatter(tested.loc[mask, "log2FoldChange"], y[mask], s=6, c=colour,
-                     label=f"{name} ({int(counts.get(name, 0))})", rasterized=True, linewidths=0)
+        axes.scatter(
+            tested.loc[mask, "log2FoldChange"],
+            y[mask],
+            s=6,
+            c=colour,
+            label=f"{name} ({int(counts.get(name, 0))})",
+            rasterized=True,
+            linewidths=0,
+        )
     names = tested["gene_name"].astype(str)
     highlighted = names.isin(set(highlight))
     if highlighted.any():
-        axes.scatter(tested.loc[highlighted, "log2FoldChange"], y[highlighted], s=18,
-                     facecolors="none", edgecolors=HIGHLIGHT_COLOUR, linewidths=0.9,
-                     label=f"{highlight_label} ({int(highlighted.sum())})")
+        axes.scatter(
+            tested.loc[highlighted, "log2FoldChange"],
+            y[highlighted],
+            s=18,
+            facecolors="none",
+            edgecolors=HIGHLIGHT_COLOUR,
+            linewidths=0.9,
+            label=f"{highlight_label} ({int(highlighted.sum())})",
+        )
     axes.axhline(-np.log10(padj_cutoff), color="black", linestyle="--", linewidth=0.6)
     if lfc_cutoff > 0:
         for x in (-lfc_cutoff, lfc_cutoff):
             axes.axvline(x, color="black", linestyle="--", linewidth=0.6)
     significant = tested[classes != "ns"]
-    order = sorted(
-        significant.index,
-        key=lambda gene: (significant.at[gene, "padj"], -abs(significant.at[gene, "log2FoldChange"]),
-                          str(gene)),
-    )
-    for gene in order[:label_top]:
-        axes.annotate(str(tested.at[gene, "gene_name"]),
-                      (tested.at[gene, "log2FoldChange"], y[gene]),
-                      fontsize=6, xytext=(2, 2), textcoords="offset points")
+    # Label the most significant genes; ties broken by |log2FC| then gene id, for stable output.
+    ranking = pd.DataFrame(
+        {
+            "padj": significant["padj"].to_numpy(dtype=float),
+            "neg_abs_lfc": -significant["log2FoldChange"].abs().to_numpy(dtype=float),
+            "gene": significant.index.astype(str),
+        },
+        index=significant.index,
+    ).sort_values(["padj", "neg_abs_lfc", "gene"], kind="mergesort")
+    for gene in ranking.index[:label_top]:
+        axes.annotate(
+            str(tested.at[gene, "gene_name"]),
+            (tested.at[gene, "log2FoldChange"], y[gene]),
+            fontsize=6,
+            xytext=(2, 2),
+            textcoords="offset points",
+        )
     axes.set_xlabel("log2 fold change")
     axes.set_ylabel("-log10 adjusted p-value")
-    axes.set_title(
-        f"{contrast}\npadj < {padj_cutoff:g}, |log2FC| > {lfc_cutoff:g}", fontsize=10
-    )
+    axes.set_title(f"{contrast}\npadj < {padj_cutoff:g}, |log2FC| > {lfc_cutoff:g}", fontsize=10)
     axes.legend(fontsize=7, frameon=False, loc="upper left")
     return figure
 
@@ -279,7 +307,9 @@ def plot_ma(
         "log2FoldChange_shrunk" in results.columns
         and results["log2FoldChange_shrunk"].notna().any()
     )
-    columns = ["log2FoldChange", "log2FoldChange_shrunk"] if shrunk_available else ["log2FoldChange"]
+    columns = (
+        ["log2FoldChange", "log2FoldChange_shrunk"] if shrunk_available else ["log2FoldChange"]
+    )
     figure = Figure(figsize=(5.5 * len(columns), 4.5))
     expressed = results[results["baseMean"] > 0]
     for k, column in enumerate(columns):
@@ -288,8 +318,15 @@ def plot_ma(
         classes = _significance_classes(frame.fillna({"padj": 1.0}), padj_cutoff, lfc_cutoff)
         for name, colour in (("ns", NS_COLOUR), ("down", DOWN_COLOUR), ("up", UP_COLOUR)):
             mask = classes == name
-            axes.scatter(frame.loc[mask, "baseMean"], frame.loc[mask, "log2FoldChange"], s=5,
-                         c=colour, rasterized=True, linewidths=0, label=name)
+            axes.scatter(
+                frame.loc[mask, "baseMean"],
+                frame.loc[mask, "log2FoldChange"],
+                s=5,
+                c=colour,
+                rasterized=True,
+                linewidths=0,
+                label=name,
+            )
         axes.set_xscale("log")
         axes.axhline(0, color="black", linewidth=0.6)
         axes.set_xlabel("mean of normalised counts")
@@ -330,32 +367,49 @@ def plot_gsea_summary(summary: pd.DataFrame, *, fdr_cutoff: float = 0.05, top: i
     Parameters
     ----------
     summary
-        long table with columns ``contrast``, ``term`` (gene-set name), ``nes``, ``fdr``.
+        long table with columns ``contrast``, ``gene_set``, ``nes`` and ``fdr``.
         Colour is the NES; dot size grows with -log10 FDR; filled dots have FDR < cutoff.
         The ``top`` gene sets with the smallest FDR in any contrast are shown.
     """
-    _require_columns(summary, ["contrast", "term", "nes", "fdr"], "GSEA summary")
+    _require_columns(summary, ["contrast", "gene_set", "nes", "fdr"], "GSEA summary")
     if summary.empty:
         figure = Figure(figsize=(6, 2))
         figure.text(0.5, 0.5, "no gene set passed the size filters", ha="center")
         return figure
-    best = summary.groupby("term")["fdr"].min().sort_values(kind="mergesort")
+    best = summary.groupby("gene_set")["fdr"].min().sort_values(kind="mergesort")
     terms = sorted(best.index[:top], key=lambda term: (best[term], term))
     contrasts = list(dict.fromkeys(summary["contrast"]))
-    table = summary[summary["term"].isin(terms)]
+    table = summary[summary["gene_set"].isin(terms)]
     figure = Figure(figsize=(2.0 + 1.1 * len(contrasts), 1.2 + 0.28 * len(terms)))
     axes = figure.add_subplot()
     x = table["contrast"].map({c: i for i, c in enumerate(contrasts)})
-    y = table["term"].map({t: i for i, t in enumerate(terms)})
+    y = table["gene_set"].map({t: i for i, t in enumerate(terms)})
     fdr = table["fdr"].clip(lower=1e-4)
     size = 15 + 40 * -np.log10(fdr)
     limit = float(np.nanmax(np.abs(table["nes"]))) if len(table) else 1.0
     filled = table["fdr"] < fdr_cutoff
-    points = axes.scatter(x[filled], y[filled], s=size[filled], c=table.loc[filled, "nes"],
-                          cmap="RdBu_r", vmin=-limit, vmax=limit, edgecolors="black",
-                          linewidths=0.4)
-    axes.scatter(x[~filled], y[~filled], s=size[~filled], c=table.loc[~filled, "nes"],
-                 cmap="RdBu_r", vmin=-limit, vmax=limit, alpha=0.35, linewidths=0)
+    points = axes.scatter(
+        x[filled],
+        y[filled],
+        s=size[filled],
+        c=table.loc[filled, "nes"],
+        cmap="RdBu_r",
+        vmin=-limit,
+        vmax=limit,
+        edgecolors="black",
+        linewidths=0.4,
+    )
+    axes.scatter(
+        x[~filled],
+        y[~filled],
+        s=size[~filled],
+        c=table.loc[~filled, "nes"],
+        cmap="RdBu_r",
+        vmin=-limit,
+        vmax=limit,
+        alpha=0.35,
+        linewidths=0,
+    )
     axes.set_xticks(range(len(contrasts)), labels=contrasts, rotation=45, ha="right", fontsize=7)
     axes.set_yticks(range(len(terms)), labels=[str(t)[:60] for t in terms], fontsize=7)
     axes.set_xlim(-0.5, len(contrasts) - 0.5)
@@ -364,4 +418,118 @@ def plot_gsea_summary(summary: pd.DataFrame, *, fdr_cutoff: float = 0.05, top: i
     colourbar = figure.colorbar(points, ax=axes, shrink=0.6)
     colourbar.set_label("NES")
     axes.set_title(f"GSEA: NES (filled: FDR < {fdr_cutoff:g}; size: -log10 FDR)", fontsize=9)
+    return figure
+
+
+def plot_heatmap(
+    expression: pd.DataFrame,
+    samples: pd.DataFrame,
+    *,
+    genes: Sequence[str],
+    gene_names: pd.Series,
+    group_by: Sequence[str],
+    title: str,
+) -> Figure:
+    """Heatmap of per-gene z-scores of variance-stabilised expression.
+
+    Parameters
+    ----------
+    expression
+        genes x samples, VST (log2-like scale).
+    samples
+        sample sheet indexed by sample; columns ``group_by`` order the samples.
+    genes
+        gene IDs to show, in row order (IDs absent from ``expression`` are skipped).
+    gene_names
+        gene ID -> symbol, for the row labels.
+    """
+    present = [gene for gene in genes if gene in expression.index]
+    if not present:
+        raise InputError(f"heatmap {title!r}: none of the {len(genes)} genes is in the VST table")
+    sheet = samples.loc[expression.columns]
+    order = sheet.sort_values(list(group_by), kind="mergesort").index if group_by else sheet.index
+    values = expression.loc[present, order].to_numpy(dtype=float)
+    spread = values.std(axis=1, ddof=1, keepdims=True)
+    z = (values - values.mean(axis=1, keepdims=True)) / np.where(spread > 0, spread, 1.0)
+    figure = Figure(figsize=(2.5 + 0.35 * len(order), 1.5 + 0.16 * len(present)))
+    axes = figure.add_subplot()
+    image = axes.imshow(
+        z, aspect="auto", cmap="RdBu_r", vmin=-2.5, vmax=2.5, interpolation="nearest"
+    )
+    axes.set_xticks(range(len(order)), labels=list(order), rotation=60, ha="right", fontsize=7)
+    labels = [str(gene_names.get(gene, gene)) for gene in present]
+    axes.set_yticks(range(len(present)), labels=labels, fontsize=6)
+    axes.set_title(title, fontsize=10)
+    colourbar = figure.colorbar(image, ax=axes, shrink=0.5)
+    colourbar.set_label("z-score of VST")
+    return figure
+
+
+def upset_intersections(sets: dict[str, set[str]]) -> pd.DataFrame:
+    """Exclusive intersections of named sets, as in an UpSet plot.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per non-empty combination: one boolean column per set (membership) and
+        ``size`` (elements in exactly those sets). Sorted by size descending, then by the
+        combination, so the order is stable.
+    """
+    names = list(sets)
+    membership: dict[tuple[bool, ...], int] = {}
+    for element in sorted(set().union(*sets.values())) if sets else []:
+        key = tuple(element in sets[name] for name in names)
+        membership[key] = membership.get(key, 0) + 1
+    rows = [dict(zip(names, key, strict=True), size=size) for key, size in membership.items()]
+    table = pd.DataFrame(rows, columns=[*names, "size"])
+    if table.empty:
+        return table
+    table["_key"] = ["".join("1" if v else "0" for v in key) for key in membership]
+    table = table.sort_values(["size", "_key"], ascending=[False, False], kind="mergesort")
+    return table.drop(columns="_key").reset_index(drop=True)
+
+
+def plot_upset(sets: dict[str, set[str]], *, title: str, max_intersections: int = 30) -> Figure:
+    """UpSet plot: sizes of the exclusive intersections of gene lists (e.g. up/down lists)."""
+    table = upset_intersections(sets).head(max_intersections)
+    names = list(sets)
+    figure = Figure(figsize=(max(6.0, 0.35 * len(table) + 3.5), 2.5 + 0.3 * len(names)))
+    grid = figure.add_gridspec(
+        2,
+        2,
+        height_ratios=[2.2, 0.25 * len(names) + 0.5],
+        width_ratios=[1.2, max(len(table), 1) * 0.35],
+        hspace=0.05,
+        wspace=0.05,
+    )
+    bars = figure.add_subplot(grid[0, 1])
+    matrix = figure.add_subplot(grid[1, 1], sharex=bars)
+    totals = figure.add_subplot(grid[1, 0])
+    positions = np.arange(len(table))
+    bars.bar(positions, table["size"] if len(table) else [], color="#404040")
+    for x, size in zip(positions, table["size"] if len(table) else [], strict=True):
+        bars.text(float(x), size, str(int(size)), ha="center", va="bottom", fontsize=6)
+    bars.set_ylabel("genes in exactly\nthese lists", fontsize=8)
+    bars.set_title(title, fontsize=10)
+    bars.tick_params(labelbottom=False)
+    for y, name in enumerate(names):
+        members = table[name].to_numpy(dtype=bool) if len(table) else np.array([], dtype=bool)
+        matrix.scatter(
+            positions, np.full(len(table), y), s=25, c=np.where(members, "#202020", "#d9d9d9")
+        )
+    for x in positions:
+        used = [y for y, name in enumerate(names) if table.iloc[x][name]]
+        if len(used) > 1:
+            matrix.plot([x, x], [min(used), max(used)], color="#202020", linewidth=1.2)
+    matrix.set_yticks(range(len(names)), labels=names, fontsize=7)
+    matrix.set_xticks([])
+    matrix.set_ylim(-0.5, len(names) - 0.5)
+    matrix.invert_yaxis()
+    sizes = [len(sets[name]) for name in names]
+    totals.barh(range(len(names)), sizes, color="#808080")
+    totals.set_ylim(-0.5, len(names) - 0.5)
+    totals.invert_yaxis()
+    totals.invert_xaxis()
+    totals.set_yticks([])
+    totals.set_xlabel("list size", fontsize=7)
     return figure

@@ -116,7 +116,9 @@ def test_units_must_match_the_sample_sheet(tmp_path) -> None:
         load_schema(SCHEMAS / "samples.schema.yaml"),
     )
     unit_schema = load_schema(SCHEMAS / "units.schema.yaml")
-    unknown = _write(tmp_path / "u1.tsv", "sample\tunit\tbam\nA\tl1\ta.bam\nB\tl1\tb.bam\nC\tl1\tc.bam\n")
+    unknown = _write(
+        tmp_path / "u1.tsv", "sample\tunit\tbam\nA\tl1\ta.bam\nB\tl1\tb.bam\nC\tl1\tc.bam\n"
+    )
     with pytest.raises(ConfigError, match=r"\['C'\] are not in the sample sheet"):
         load_units(unknown, unit_schema, samples)
     orphan = _write(tmp_path / "u2.tsv", "sample\tunit\tbam\nA\tl1\ta.bam\n")
@@ -125,12 +127,16 @@ def test_units_must_match_the_sample_sheet(tmp_path) -> None:
     not_bam = _write(tmp_path / "u3.tsv", "sample\tunit\tbam\nA\tl1\ta.fastq\nB\tl1\tb.bam\n")
     with pytest.raises(ConfigError, match=r"u3.tsv, line 2.*a.fastq"):
         load_units(not_bam, unit_schema, samples)
-    good = _write(tmp_path / "u4.tsv", "sample\tunit\tbam\nA\tl1\ta.bam\nA\tl2\ta2.bam\nB\tl1\tb.bam\n")
+    good = _write(
+        tmp_path / "u4.tsv", "sample\tunit\tbam\nA\tl1\ta.bam\nA\tl2\ta2.bam\nB\tl1\tb.bam\n"
+    )
     units = load_units(good, unit_schema, samples)
     assert list(units.loc["A", "bam"]) == ["a.bam", "a2.bam"]
 
 
-def _workdir_with(tmp_path: Path, config_edit: dict | None = None, samples_text: str | None = None) -> Path:
+def _workdir_with(
+    tmp_path: Path, config_edit: dict | None = None, samples_text: str | None = None
+) -> Path:
     """A working directory holding a copy of config/ (edited) and links to the resources."""
     work = tmp_path / "work"
     shutil.copytree(REPO / "config", work / "config")
@@ -147,9 +153,19 @@ def _workdir_with(tmp_path: Path, config_edit: dict | None = None, samples_text:
 
 def _dry_run(work: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(BIN / "snakemake"), "-n", "--snakefile", str(REPO / "Snakefile"),
-         "--directory", str(work), "--cores", "1"],
-        capture_output=True, text=True, check=False,
+        [
+            str(BIN / "snakemake"),
+            "-n",
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(work),
+            "--cores",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 

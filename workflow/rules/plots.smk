@@ -73,3 +73,23 @@ rule plot_contrast:
         "../../envs/plots.yaml"
     script:
         "../../scripts/plot_contrast.py"
+
+
+rule plot_gsea_summary:
+    input:
+        summary="results/gsea/summary.tsv",
+        lib=workflow.source_path("../../redoxseq/plots.py"),
+    output:
+        figure=report(
+            f"results/figures/gsea_summary.{config['plots']['format']}",
+            caption="../report/gsea_summary.rst",
+            category="4. Gene-set enrichment",
+        ),
+    params:
+        dpi=config["plots"]["dpi"],
+    log:
+        "logs/plot_gsea_summary/all.log",
+    conda:
+        "../../envs/plots.yaml"
+    script:
+        "../../scripts/plot_gsea_summary.py"

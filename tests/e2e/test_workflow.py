@@ -1,0 +1,142 @@
+"""End to end: the whole workflow on the bundled sample experiment, checked against its truth.
+
+One Snakemake run (module-scoped, in a temporary directory) feeds every test here. The truth
+table was written by the simulator from the simulated group means, so these checks ask whether
+the pipeline recovers the biology that was put in, not whether it reproduces its own output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import BIN, REPO
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+SAMPLE = REPO / "resources" / "sample_experiment"
+CONTRASTS = [
+    "resistant_vs_sensitive",
+    "sorafenib_vs_vehicle_in_sensitive",
+    "sorafenib_vs_vehicle_in_resistant",
+    "sorafenib_response_resistant_vs_sensitive",
+]
+
+
+def _snakemake(work: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    command = [
+        str(BIN / "snakemake"),
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(work),
+        *arguments,
+    ]
+    return subprocess.run(command, capture_output=True, text=True, check=False, timeout=1800)
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def input_digests() -> dict[str, str]:
+    return _digests(SAMPLE) | {f"config/{k}": v for k, v in _digests(REPO / "config").items()}
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory: pytest.TempPathFactory, input_digests) -> Path:
+    """A working directory in which the default workflow ran to completion."""
+    work = tmp_path_factory.mktemp("e2e")
+    shutil.copytree(REPO / "config", work / "config")
+    (work / "resources").symlink_to(REPO / "resources")
+    # The README's first command: run, then write the report.
+    result = _snakemake(work, "--cores", "2")
+    assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
+    report = _snakemake(work, "--report", "results/report.html")
+    assert report.returncode == 0, (report.stdout + report.stderr)[-6000:]
+    return work
+
+
+@pytest.fixture(scope="module")
+def truth() -> pd.DataFrame:
+    return pd.read_csv(SAMPLE / "truth.tsv", sep="\t", index_col="gene_id")
+
+
+def _results(work: Path, contrast: str) -> pd.DataFrame:
+    return pd.read_csv(
+        work / "results" / "deseq2" / f"{contrast}.results.tsv", sep="\t", index_col="gene_id"
+    )
+
+
+def test_report_and_every_final_output_exist(finished_run: Path) -> None:
+    report = finished_run / "results" / "report.html"
+    assert report.exists() and report.stat().st_size > 100_000
+    for contrast in CONTRASTS:
+        for plot in ("volcano", "ma"):
+            assert (finished_run / "results" / "figures" / f"{contrast}.{plot}.svg").exists()
+    assert (finished_run / "results" / "figures" / "pca.svg").exists()
+    assert not list((finished_run / "results").rglob("*.tmp")), "half-written files left behind"
+
+
+def test_rerun_after_a_finished_run_does_nothing(finished_run: Path) -> None:
+    result = _snakemake(finished_run, "-n", "--cores", "2")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "Nothing to be done" in output, output[-3000:]
+
+
+def test_inputs_are_not_modified(finished_run: Path, input_digests) -> None:
+    after = _digests(SAMPLE) | {
+        f"config/{k}": v for k, v in _digests(finished_run / "config").items()
+    }
+    assert after == input_digests, "the run modified or added files among its inputs"
+
+
+def test_nrf2_targets_are_significantly_up_in_resistant_cells(finished_run, truth) -> None:
+    results = _results(finished_run, "resistant_vs_sensitive")
+    targets = truth.index[truth["category"] == "nrf2_target"]
+    assert len(targets) >= 20
+    called = results.loc[targets]
+    up = (called["padj"] < 0.05) & (called["log2FoldChange"] > 0)
+    assert up.all(), called.loc[~up, ["gene_name", "log2FoldChange", "padj"]]
+    named = {"Gpx4", "Txn1", "Txnrd1", "Hmox1", "Fth1", "Taldo1", "Phgdh", "Mafg"}
+    assert named <= set(called["gene_name"])
+
+
+@pytest.mark.parametrize("contrast", CONTRASTS)
+def test_calls_agree_with_the_truth(finished_run, truth, contrast) -> None:
+    results = _results(finished_run, contrast)
+    true_lfc = truth[f"lfc_{contrast}"].reindex(results.index)
+    assert true_lfc.notna().all(), "every counted gene has a truth row"
+    called = results["padj"] < 0.05
+    truly_changed = true_lfc.abs() >= 1
+    recall = (called & truly_changed).sum() / truly_changed.sum()
+    false_calls = (called & (true_lfc == 0)).sum()
+    fdp = false_calls / max(called.sum(), 1)
+    assert truly_changed.sum() >= 20, "the contrast must have real changes to find"
+    assert recall >= 0.90, f"{contrast}: recall {recall:.3f} of {truly_changed.sum()} genes"
+    assert fdp <= 0.10, f"{contrast}: false-discovery proportion {fdp:.3f} ({false_calls} calls)"
+    # Direction: every called, truly changed gene is called in the true direction.
+    both = called & truly_changed
+    assert (np.sign(results.loc[both, "log2FoldChange"]) == np.sign(true_lfc[both])).all()
+
+
+def test_nrf2_gene_set_is_enriched_in_resistant_cells(finished_run) -> None:
+    tables = sorted((finished_run / "results" / "gsea").glob("resistant_vs_sensitive.*.gsea.tsv"))
+    assert tables, "no GSEA table for resistant_vs_sensitive"
+    gsea = pd.concat([pd.read_csv(path, sep="\t") for path in tables])
+    nrf2 = gsea[gsea["gene_set"].str.contains("NRF2|NFE2L2", case=False, regex=True)]
+    assert not nrf2.empty
+    best = nrf2.sort_values("fdr").iloc[0]
+    assert best["nes"] > 0 and best["fdr"] < 0.05, nrf2[["gene_set", "nes", "fdr"]]
