@@ -313,9 +313,7 @@ def build_gene_index(
     glen = np.zeros(n_genes, dtype=np.int64)
     contigs: dict[str, ContigSegments] = {}
     chrom_code = {chrom: code for code, chrom in enumerate(per_contig)}
-    home_chrom = np.array(
-        [chrom_code.get(first_chrom[g], -1) for g in gene_number], dtype=np.int64
-    )
+    home_chrom = np.array([chrom_code.get(first_chrom[g], -1) for g in gene_number], dtype=np.int64)
     for chrom, exons in per_contig.items():
         segs = _flatten(sorted(set(exons)))
         contigs[chrom] = segs
@@ -333,7 +331,9 @@ def build_gene_index(
         {
             "gene_name": [attributes.get(g, {}).get("gene_name", "") for g in ids],
             "gene_biotype": [
-                attributes.get(g, {}).get("gene_biotype", attributes.get(g, {}).get("gene_type", ""))
+                attributes.get(g, {}).get(
+                    "gene_biotype", attributes.get(g, {}).get("gene_type", "")
+                )
                 for g in ids
             ],
             "chrom": [first_chrom[g] for g in ids],
@@ -346,7 +346,11 @@ def build_gene_index(
     )
     gene_strand = np.array([_STRAND_CODE.get(strands[g], STRAND_NONE) for g in ids], dtype=np.int8)
     logger.info(
-        "%s: %d %s features, %d genes on %d contigs", path, n_features, feature_type, n_genes,
+        "%s: %d %s features, %d genes on %d contigs",
+        path,
+        n_features,
+        feature_type,
+        n_genes,
         len(contigs),
     )
     return GeneIndex(genes=table, gene_strand=gene_strand, contigs=contigs, source=str(path))
@@ -418,7 +422,7 @@ def load_gene_index(path: PathLike) -> GeneIndex:
     if head[:1] != b"\x80":
         return build_gene_index(file)
     with open(file, "rb") as handle:
-        index = pickle.load(handle)  # noqa: S301 - our own file, written by save_gene_index
+        index = pickle.load(handle)
     if not isinstance(index, GeneIndex) or index.version != INDEX_FORMAT_VERSION:
         raise InputError(f"{file}: not a gene index of this redoxseq version; rebuild it")
     return index

@@ -1,0 +1,10 @@
+"""Snakemake adapter: parse the GTF once into the gene index and the gene annotation table."""
+
+from redoxseq.annotation import build_gene_index, gene_table, save_gene_index
+from redoxseq.io import write_tsv
+from redoxseq.logs import setup_logging
+
+setup_logging(snakemake.log[0])
+index = build_gene_index(snakemake.input.gtf)
+save_gene_index(index, snakemake.output.index)
+write_tsv(gene_table(index), snakemake.output.annotation)

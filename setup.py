@@ -1,0 +1,19 @@
+"""Build the Cython counting engine; all other metadata is in pyproject.toml."""
+
+import numpy
+import pysam
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+counting_engine = Extension(
+    "redoxseq._counting_fast",
+    ["redoxseq/_counting_fast.pyx"],
+    include_dirs=[*pysam.get_include(), numpy.get_include()],
+    define_macros=pysam.get_defines(),
+    # Not linked to pysam's shared libraries: their build-time paths vanish after pip's
+    # isolated build. redoxseq.counting_parallel.load_fast_engine makes the htslib symbols of
+    # the runtime pysam visible before importing the extension.
+    extra_compile_args=["-O3"],
+)
+
+setup(ext_modules=cythonize([counting_engine], language_level=3))
