@@ -12,13 +12,20 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
-include: "workflow/rules/count.smk"
+
+
+# Read counting is skipped when the analysis starts from a count matrix.
+if not DESEQ2_COUNT_MATRIX:
+
+    include: "workflow/rules/count.smk"
+
+
 include: "workflow/rules/deseq2.smk"
 include: "workflow/rules/enrichment.smk"
 include: "workflow/rules/plots.smk"
 
 
 rule all:
+    default_target: True
     input:
         get_final_outputs(),
-    default_target: True

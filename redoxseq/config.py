@@ -209,3 +209,17 @@ def load_units(path: str | Path, schema: Mapping[str, Any], samples: pd.DataFram
             "row per BAM file, or remove the sample from the sample sheet"
         )
     return table.set_index(["sample", "unit"], drop=False).sort_index()
+
+
+def read_sample_sheet(path: str | Path) -> pd.DataFrame:
+    """Read an already validated sample sheet: samples x columns, strings, indexed by sample.
+
+    The workflow validated the sheet at parse time (:func:`load_samples`); jobs only read it.
+    """
+    file = Path(path)
+    if not file.exists():
+        raise ConfigError(f"{file}: sample sheet not found")
+    table = pd.read_csv(file, sep="\t", dtype=str, comment="#", skip_blank_lines=True)
+    if "sample" not in table.columns:
+        raise ConfigError(f"{file}: no 'sample' column; columns: {', '.join(table.columns)}")
+    return table.set_index("sample", drop=False)

@@ -24,6 +24,12 @@ logger = logging.getLogger(__name__)
 PathLike = str | os.PathLike[str]
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: PathLike) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; rename it to ``path`` on success.
@@ -35,6 +41,8 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp = Path(tmp_name)
+    # mkstemp creates the file private (0600); give it the permissions a plain open() would.
+    tmp.chmod(0o666 & ~_current_umask())
     try:
         yield tmp
         os.replace(tmp, target)
@@ -67,6 +75,6 @@ def read_tsv(path: PathLike, *, index_col: int | str | None = 0) -> pd.DataFrame
     if not file.exists():
         raise InputError(f"{file}: file not found")
     try:
-        return pd.read_csv(file, sep="\t", index_col=index_col, comment=None)
+        return pd.read_csv(file, sep="\t", index_col=index_col, float_precision="round_trip")
     except pd.errors.EmptyDataError as exc:
         raise InputError(f"{file}: the file is empty; expected a tab-separated table") from exc

@@ -197,45 +197,51 @@ def plot_pca(
     return figure
 
 
-def _significance_classes(
-    results: pd.DataFrame, padj_cutoff: float, lfc_cutoff: float
-) -> pd.Series:
-    padj = results["padj"]
-    lfc = results["log2FoldChange"]
-    significant = (padj < padj_cutoff) & (lfc.abs() > lfc_cutoff)
-    classes = pd.Series("ns", index=results.index)
-    classes[significant & (lfc > 0)] = "up"
-    classes[significant & (lfc < 0)] = "down"
-    return classes
+def _significance_classes(results: pd.DataFrame) -> pd.Series:
+    """``up`` / ``down`` / ``ns`` per gene, from the DE stage's own ``significant`` column."""
+    calls = results["significant"].fillna("").astype(str)
+    return calls.where(calls.isin(["up", "down"]), "ns")
 
 
 def plot_volcano(
     results: pd.DataFrame,
     *,
     contrast: str,
-    padj_cutoff: float,
+    significance: str,
+    padj_cutoff: float | None,
+    pvalue_cutoff: float | None,
     lfc_cutoff: float,
     label_top: int = 15,
     highlight: Collection[str] = (),
     highlight_label: str = "highlighted genes",
 ) -> Figure:
-    """Volcano plot: log2 fold change against -log10 adjusted p-value.
+    """Volcano plot: log2 fold change against -log10 adjusted p-value (or p-value).
 
     Parameters
     ----------
     results
-        one row per gene with columns ``gene_name``, ``log2FoldChange``, ``padj``
-        (genes with padj NA, removed by independent filtering, are not drawn).
-    padj_cutoff, lfc_cutoff
-        the contrast's calling thresholds (drawn as dashed lines).
+        one row per gene with columns ``gene_name``, ``log2FoldChange``, ``pvalue``, ``padj``
+        and ``significant`` (``up``, ``down`` or empty: the contrast's calls). Genes with
+        padj NA (independent filtering, Cook's outliers) are not drawn.
+    significance
+        the contrast's calling rule in words, shown in the title.
+    padj_cutoff, pvalue_cutoff, lfc_cutoff
+        the numeric cutoffs (None when not used). When the calls use a p-value cutoff the
+        y axis shows -log10 p-value, otherwise -log10 adjusted p-value.
     highlight
         gene symbols drawn in a separate colour (e.g. NRF2 targets).
     """
-    _require_columns(results, ["gene_name", "log2FoldChange", "padj"], f"volcano {contrast}")
+    _require_columns(
+        results,
+        ["gene_name", "log2FoldChange", "pvalue", "padj", "significant"],
+        f"volcano {contrast}",
+    )
+    on_pvalue = pvalue_cutoff is not None
+    y_column = "pvalue" if on_pvalue else "padj"
     tested = results.dropna(subset=["padj", "log2FoldChange"])
     floor = np.nextafter(0, 1)
-    y = -np.log10(tested["padj"].clip(lower=floor))
-    classes = _significance_classes(tested, padj_cutoff, lfc_cutoff)
+    y = -np.log10(tested[y_column].clip(lower=floor))
+    classes = _significance_classes(tested)
     figure = Figure(figsize=(6.0, 5.0))
     axes = figure.add_subplot()
     counts = classes.value_counts()
@@ -262,7 +268,9 @@ def plot_volcano(
             linewidths=0.9,
             label=f"{highlight_label} ({int(highlighted.sum())})",
         )
-    axes.axhline(-np.log10(padj_cutoff), color="black", linestyle="--", linewidth=0.6)
+    y_cutoff = pvalue_cutoff if on_pvalue else padj_cutoff
+    if y_cutoff is not None and np.isfinite(y_cutoff) and y_cutoff > 0:
+        axes.axhline(-np.log10(y_cutoff), color="black", linestyle="--", linewidth=0.6)
     if lfc_cutoff > 0:
         for x in (-lfc_cutoff, lfc_cutoff):
             axes.axvline(x, color="black", linestyle="--", linewidth=0.6)
@@ -270,12 +278,12 @@ def plot_volcano(
     # Label the most significant genes; ties broken by |log2FC| then gene id, for stable output.
     ranking = pd.DataFrame(
         {
-            "padj": significant["padj"].to_numpy(dtype=float),
+            "p": significant[y_column].to_numpy(dtype=float),
             "neg_abs_lfc": -significant["log2FoldChange"].abs().to_numpy(dtype=float),
             "gene": significant.index.astype(str),
         },
         index=significant.index,
-    ).sort_values(["padj", "neg_abs_lfc", "gene"], kind="mergesort")
+    ).sort_values(["p", "neg_abs_lfc", "gene"], kind="mergesort")
     for gene in ranking.index[:label_top]:
         axes.annotate(
             str(tested.at[gene, "gene_name"]),
@@ -285,24 +293,23 @@ def plot_volcano(
             textcoords="offset points",
         )
     axes.set_xlabel("log2 fold change")
-    axes.set_ylabel("-log10 adjusted p-value")
-    axes.set_title(f"{contrast}\npadj < {padj_cutoff:g}, |log2FC| > {lfc_cutoff:g}", fontsize=10)
+    axes.set_ylabel("-log10 p-value" if on_pvalue else "-log10 adjusted p-value")
+    axes.set_title(f"{contrast}\ncalled: {significance}", fontsize=9)
     axes.legend(fontsize=7, frameon=False, loc="upper left")
     return figure
 
 
-def plot_ma(
-    results: pd.DataFrame, *, contrast: str, padj_cutoff: float, lfc_cutoff: float
-) -> Figure:
+def plot_ma(results: pd.DataFrame, *, contrast: str) -> Figure:
     """MA plot: log2 fold change against mean of normalised counts (log scale).
 
     Parameters
     ----------
     results
-        one row per gene with ``baseMean``, ``log2FoldChange``, ``padj``; when a
-        ``log2FoldChange_shrunk`` column with values is present, a second panel shows it.
+        one row per gene with ``baseMean``, ``log2FoldChange`` and ``significant`` (the
+        contrast's calls); when a ``log2FoldChange_shrunk`` column with values is present, a
+        second panel shows the shrunken fold changes.
     """
-    _require_columns(results, ["baseMean", "log2FoldChange", "padj"], f"MA plot {contrast}")
+    _require_columns(results, ["baseMean", "log2FoldChange", "significant"], f"MA {contrast}")
     shrunk_available = (
         "log2FoldChange_shrunk" in results.columns
         and results["log2FoldChange_shrunk"].notna().any()
@@ -312,15 +319,14 @@ def plot_ma(
     )
     figure = Figure(figsize=(5.5 * len(columns), 4.5))
     expressed = results[results["baseMean"] > 0]
+    classes = _significance_classes(expressed)
     for k, column in enumerate(columns):
         axes = figure.add_subplot(1, len(columns), k + 1)
-        frame = expressed.assign(log2FoldChange=expressed[column]).dropna(subset=["log2FoldChange"])
-        classes = _significance_classes(frame.fillna({"padj": 1.0}), padj_cutoff, lfc_cutoff)
         for name, colour in (("ns", NS_COLOUR), ("down", DOWN_COLOUR), ("up", UP_COLOUR)):
-            mask = classes == name
+            mask = (classes == name) & expressed[column].notna()
             axes.scatter(
-                frame.loc[mask, "baseMean"],
-                frame.loc[mask, "log2FoldChange"],
+                expressed.loc[mask, "baseMean"],
+                expressed.loc[mask, column],
                 s=5,
                 c=colour,
                 rasterized=True,
@@ -533,3 +539,26 @@ def plot_upset(sets: dict[str, set[str]], *, title: str, max_intersections: int 
     totals.set_yticks([])
     totals.set_xlabel("list size", fontsize=7)
     return figure
+
+
+def top_significant_genes(results: dict[str, pd.DataFrame], *, per_contrast: int) -> list[str]:
+    """Union of each contrast's ``per_contrast`` most significant called genes.
+
+    Parameters
+    ----------
+    results
+        contrast name -> results table (index gene_id; columns ``padj``, ``significant``).
+
+    Returns
+    -------
+    list of str
+        Gene IDs, in order of first appearance (contrast order, then padj, then gene id).
+    """
+    chosen: dict[str, None] = {}
+    for table in results.values():
+        called = table[table["significant"].isin(["up", "down"])]
+        ranked = called.assign(_gene=called.index.astype(str)).sort_values(
+            ["padj", "_gene"], kind="mergesort"
+        )
+        chosen.update(dict.fromkeys(ranked.index[:per_contrast]))
+    return list(chosen)

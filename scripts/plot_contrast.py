@@ -11,18 +11,23 @@ logger = logging.getLogger("plot_contrast")
 
 contrast = snakemake.wildcards.contrast
 results = read_tsv(snakemake.input.results)
-summary = read_tsv(snakemake.input.summary, index_col=None).iloc[0]
-padj_cutoff = float(summary["padj_cutoff"])
-lfc_cutoff = float(summary["lfc_cutoff"])
-logger.info("%s: padj < %g, |log2FC| > %g", contrast, padj_cutoff, lfc_cutoff)
+summary = read_tsv(snakemake.input.summary).iloc[0]
 
+
+def _cutoff(name):
+    value = float(summary[name])
+    return value if value == value else None  # NaN: cutoff not used
+
+
+logger.info("%s: called at %s", contrast, summary["significance"])
 volcano = plot_volcano(
     results,
     contrast=contrast,
-    padj_cutoff=padj_cutoff,
-    lfc_cutoff=lfc_cutoff,
+    significance=str(summary["significance"]),
+    padj_cutoff=_cutoff("padj_cutoff"),
+    pvalue_cutoff=_cutoff("pvalue_cutoff"),
+    lfc_cutoff=float(summary["log2fc_cutoff"]),
     label_top=snakemake.params.label_top,
 )
 save_figure(volcano, snakemake.output.volcano, dpi=snakemake.params.dpi)
-ma = plot_ma(results, contrast=contrast, padj_cutoff=padj_cutoff, lfc_cutoff=lfc_cutoff)
-save_figure(ma, snakemake.output.ma, dpi=snakemake.params.dpi)
+save_figure(plot_ma(results, contrast=contrast), snakemake.output.ma, dpi=snakemake.params.dpi)

@@ -2,8 +2,7 @@
 
 import logging
 
-import pandas as pd
-
+from redoxseq.config import read_sample_sheet
 from redoxseq.io import read_tsv, write_tsv
 from redoxseq.logs import setup_logging
 from redoxseq.plots import compute_pca, plot_pca, save_figure
@@ -12,9 +11,7 @@ setup_logging(snakemake.log[0])
 logger = logging.getLogger("plot_pca")
 
 vst = read_tsv(snakemake.input.vst)
-samples = pd.read_csv(snakemake.input.samples, sep="\t", dtype=str, comment="#").set_index(
-    "sample", drop=False
-)
+samples = read_sample_sheet(snakemake.input.samples)
 pca = compute_pca(vst, top_genes=snakemake.params.top_genes)
 logger.info("explained variance: %s", pca.explained_variance_ratio.round(4).to_dict())
 figure = plot_pca(

@@ -38,17 +38,28 @@ def test_shipped_config_is_valid_and_defaults_are_filled(config_schema, shipped_
 
 
 def test_every_shipped_key_is_commented() -> None:
-    """Each top-level and section-level key of config.yaml has a comment right above it."""
+    """Each top-level and section-level key of config.yaml is explained by a comment.
+
+    The comment is the line right above the key, or a comment above a group of sibling keys
+    that names the key.
+    """
     lines = (REPO / "config" / "config.yaml").read_text(encoding="utf-8").splitlines()
     for number, line in enumerate(lines):
         indent = len(line) - len(line.lstrip(" "))
         stripped = line.strip()
         if indent > 2 or not stripped or stripped.startswith(("#", "- ")) or ":" not in stripped:
             continue
+        key = stripped.split(":")[0]
         previous = lines[number - 1].strip() if number else ""
-        assert previous.startswith("#") or "#" in stripped, (
-            f"config/config.yaml line {number + 1} ({stripped!r}) has no comment above it"
-        )
+        documented = previous.startswith("#") or "#" in stripped
+        back = number - 1
+        while not documented and back >= 0 and lines[back].strip():
+            earlier = lines[back]
+            if len(earlier) - len(earlier.lstrip(" ")) < indent:
+                break
+            documented = earlier.strip().startswith("#") and key in earlier
+            back -= 1
+        assert documented, f"config/config.yaml line {number + 1} ({stripped!r}) has no comment"
 
 
 def test_unknown_key_names_the_key_and_allowed_keys(config_schema) -> None:

@@ -91,25 +91,42 @@ def _results() -> pd.DataFrame:
             "baseMean": [500.0, 300.0, 1000.0, 2.0, 0.5],
             "log2FoldChange": [2.5, 1.2, 0.05, -3.0, 4.0],
             "log2FoldChange_shrunk": [2.4, 1.1, 0.04, -0.5, np.nan],
+            "pvalue": [1e-22, 0.001, 0.5, 1e-4, 0.01],
             "padj": [1e-20, 0.02, 0.9, 0.001, np.nan],
+            "significant": ["up", "", "", "down", np.nan],
         },
         index=["g1", "g2", "g3", "g4", "g5"],
     )
 
 
-def test_significance_needs_both_padj_and_fold_change_cutoffs() -> None:
-    # The first study's cutoffs: padj < 0.03 and fold change > 3 (|log2FC| > log2(3)).
-    classes = _significance_classes(_results().dropna(), 0.03, float(np.log2(3)))
-    assert classes.to_dict() == {"g1": "up", "g2": "ns", "g3": "ns", "g4": "down"}
+def test_colours_follow_the_contrast_calls_not_a_recomputed_rule() -> None:
+    classes = _significance_classes(_results())
+    assert classes.to_dict() == {"g1": "up", "g2": "ns", "g3": "ns", "g4": "down", "g5": "ns"}
 
 
 def test_volcano_and_ma_plots_draw_every_tested_gene(tmp_path) -> None:
     volcano = plot_volcano(
-        _results(), contrast="c", padj_cutoff=0.05, lfc_cutoff=1.0, highlight={"Hmox1"}
+        _results(),
+        contrast="c",
+        significance="padj < 0.03 and |log2FC| > 1.58",
+        padj_cutoff=0.03,
+        pvalue_cutoff=None,
+        lfc_cutoff=float(np.log2(3)),
+        highlight={"Hmox1"},
     )
     drawn = sum(len(collection.get_offsets()) for collection in volcano.axes[0].collections)
     assert drawn == 4 + 1  # four tested genes, plus the highlighted ring around Hmox1
-    ma = plot_ma(_results(), contrast="c", padj_cutoff=0.05, lfc_cutoff=0.0)
+    assert volcano.axes[0].get_ylabel() == "-log10 adjusted p-value"
+    on_p = plot_volcano(
+        _results(),
+        contrast="c",
+        significance="p < 0.05 and |log2FC| > 1",
+        padj_cutoff=None,
+        pvalue_cutoff=0.05,
+        lfc_cutoff=1.0,
+    )
+    assert on_p.axes[0].get_ylabel() == "-log10 p-value"
+    ma = plot_ma(_results(), contrast="c")
     assert len(ma.axes) == 2, "a shrunken panel is drawn when shrunk fold changes exist"
     save_figure(volcano, tmp_path / "v.svg")
     assert "Hmox1" in (tmp_path / "v.svg").read_text(encoding="utf-8")

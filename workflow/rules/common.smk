@@ -1,11 +1,9 @@
 # Shared set-up: configuration and sample-sheet validation (before any job runs), the sample
 # and unit tables, and the input functions the rules use.
-import logging
-
 from redoxseq.config import load_samples, load_schema, load_units, validate_config
-from redoxseq.errors import RedoxseqError
+from redoxseq.errors import ConfigError, RedoxseqError
 
-SCHEMAS = Path(workflow.source_path("../schemas/config.schema.yaml")).parent
+SCHEMAS = Path(workflow.basedir) / "workflow" / "schemas"
 
 
 def _validated_configuration():
@@ -19,6 +17,14 @@ def _validated_configuration():
         sample_table = load_samples(
             checked["samples"], load_schema(SCHEMAS / "samples.schema.yaml")
         )
+        if checked["counting"]["count_matrix"]:
+            # Starting from a count matrix: no reads, so no units sheet is needed.
+            return checked, sample_table, None
+        if not checked["annotation"]["gtf"]:
+            raise ConfigError(
+                "config: annotation.gtf is empty; set it to the GTF the reads were aligned "
+                "against (or set counting.count_matrix to start from a count matrix)"
+            )
         unit_table = load_units(
             checked["units"], load_schema(SCHEMAS / "units.schema.yaml"), sample_table
         )
@@ -72,21 +78,35 @@ def get_pca_shape_by():
     return config["plots"]["pca_shape_by"] or (factors[1] if len(factors) > 1 else "")
 
 
+def get_heatmap_group_by():
+    """Sample-sheet columns ordering the heatmap columns: the design factors."""
+    return _design_factors()
+
+
 def get_final_outputs():
     """Every file the default target builds."""
-    outputs = [
-        "results/counts/all.counts.tsv",
-        "results/counts/all.summary.tsv",
-        "results/deseq2/size_factors.tsv",
-        "results/figures/pca.svg",
-        "results/gsea/summary.tsv",
+    figure_format = config["plots"]["format"]
+    outputs = []
+    if not config["counting"]["count_matrix"]:
+        outputs += [
+            "results/counts/all.counts.tsv",
+            "results/counts/all.summary.tsv",
+            "results/counts/all.strandedness.tsv",
+            f"results/figures/read_assignment.{figure_format}",
+        ]
+    outputs += get_deseq2_outputs()
+    outputs += get_gsea_outputs()
+    outputs += [
+        f"results/figures/pca.{figure_format}",
+        f"results/figures/gsea_summary.{figure_format}",
+        f"results/figures/de_genes_upset.{figure_format}",
+        f"results/figures/top_genes_heatmap.{figure_format}",
     ]
-    outputs += expand("results/deseq2/{contrast}.results.tsv", contrast=CONTRASTS)
     outputs += expand(
         "results/figures/{contrast}.{plot}.{ext}",
         contrast=CONTRASTS,
         plot=["volcano", "ma"],
-        ext=config["plots"]["format"],
+        ext=figure_format,
     )
     return outputs
 
@@ -95,10 +115,187 @@ def get_final_outputs():
 # counting: input functions of the read-quantification stage
 # ----------------------------------------------------------------------------------------
 
+
+def get_unit_names(wildcards):
+    """Unit names of one sample, in the order of get_unit_bams."""
+    return [str(unit) for unit in units.loc[wildcards.sample].index]
+
+
 # ----------------------------------------------------------------------------------------
 # deseq2: input functions of the differential-expression stage
 # ----------------------------------------------------------------------------------------
+from redoxseq.design import preflight as _deseq2_preflight
+
+
+def _deseq2_report():
+    """Design pre-flight at parse time: levels, rank, replicates, contrasts in plain words."""
+    try:
+        return _deseq2_preflight(samples, config["deseq2"], config["contrasts"])
+    except RedoxseqError as error:
+        raise WorkflowError(str(error)) from None
+
+
+DESEQ2_PREFLIGHT = _deseq2_report()
+# A user count matrix (counting.count_matrix) replaces read counting.
+DESEQ2_COUNT_MATRIX = config["counting"].get("count_matrix") or ""
+
+
+def get_count_matrix_inputs(wildcards):
+    """The user count matrix, the sample sheet and, when set, GTF / annotation table."""
+    inputs = {"matrix": DESEQ2_COUNT_MATRIX, "samples": config["samples"]}
+    table = config["counting"].get("count_matrix_annotation") or ""
+    if table:
+        inputs["annotation_table"] = table
+    elif config["annotation"].get("gtf"):
+        inputs["gtf"] = config["annotation"]["gtf"]
+    return inputs
+
+
+def get_deseq2_mem_mb(wildcards, input):
+    """Memory of the DE jobs: 50x the count table on disk (60,000 x 200: ~2.4 GB), >= 4 GB."""
+    return max(4096, int(50 * input.size_mb))
+
+
+def get_deseq2_outputs():
+    """Every output of the differential-expression stage."""
+    per_design = [
+        "normalized_counts",
+        "vst",
+        "vst_blind",
+        "size_factors",
+        "dispersions",
+        "cooks_outliers",
+        "contrasts",
+    ]
+    outputs = expand("results/deseq2/{table}.tsv", table=per_design)
+    outputs += expand(
+        "results/deseq2/{contrast}.{what}.tsv",
+        contrast=CONTRASTS,
+        what=["results", "up", "down", "summary"],
+    )
+    outputs.append("results/deseq2/significant_genes.xlsx")
+    return outputs
+
 
 # ----------------------------------------------------------------------------------------
 # gsea: input functions of the enrichment stage
 # ----------------------------------------------------------------------------------------
+
+GENESET_LIBRARY = Path(workflow.basedir) / "resources" / "genesets"
+
+
+def get_gsea_collections():
+    """Collections run by GSEA prerank and ORA: bundled names, then user collections."""
+    return list(config["gsea"]["collections"]) + list(config["gsea"]["user_gene_sets"])
+
+
+def _check_gsea_collections():
+    """User collection names must not shadow bundled ones; paths must exist."""
+    species_dir = GENESET_LIBRARY / config["species"]
+    bundled = sorted(p.stem for p in species_dir.glob("*.gmt"))
+    for name in config["gsea"]["collections"] + config["gsea"]["ssgsea"]["collections"]:
+        if name not in bundled and name not in config["gsea"]["user_gene_sets"]:
+            raise WorkflowError(
+                f"config gsea: collection {name!r} is neither bundled for species "
+                f"{config['species']!r} ({', '.join(bundled)}) nor a key of gsea.user_gene_sets"
+            )
+    for name, path in config["gsea"]["user_gene_sets"].items():
+        if name in bundled:
+            raise WorkflowError(
+                f"config gsea.user_gene_sets: name {name!r} is a bundled collection; "
+                "choose another name"
+            )
+        if not Path(path).is_file():
+            raise WorkflowError(
+                f"config gsea.user_gene_sets.{name}: file {path!r} not found"
+            )
+
+
+_check_gsea_collections()
+
+
+def get_gmt_path(collection):
+    """GMT file of a collection: a user file from config or the bundled one for the species."""
+    user = config["gsea"]["user_gene_sets"]
+    if collection in user:
+        return user[collection]
+    return str(GENESET_LIBRARY / config["species"] / f"{collection}.gmt")
+
+
+def get_gmt(wildcards):
+    """GMT file of the collection wildcard."""
+    return get_gmt_path(wildcards.collection)
+
+
+def get_ssgsea_gmts(wildcards):
+    """GMT files of the collections scored per sample, keyed by collection."""
+    return {c: get_gmt_path(c) for c in config["gsea"]["ssgsea"]["collections"]}
+
+
+def get_gene_annotation(wildcards):
+    """Gene ID -> symbol table: gsea.annotation if set, else the counting stage's table."""
+    return config["gsea"]["annotation"] or "results/counts/genes.annotation.tsv"
+
+
+def get_ssgsea_expression(wildcards):
+    """Expression matrix scored by ssGSEA (gsea.ssgsea.expression)."""
+    return {
+        "vst": "results/deseq2/vst.tsv",
+        "normalized_counts": "results/deseq2/normalized_counts.tsv",
+    }[config["gsea"]["ssgsea"]["expression"]]
+
+
+def get_ssgsea_groups():
+    """sample -> group label from gsea.ssgsea.group_by columns (default: design factors)."""
+    columns = list(config["gsea"]["ssgsea"]["group_by"]) or _design_factors()
+    if not columns:
+        return {sample: sample for sample in SAMPLES}
+    return {
+        sample: "_".join(str(samples.loc[sample, column]) for column in columns)
+        for sample in SAMPLES
+    }
+
+
+def get_gsea_tables(wildcards):
+    """Every per-contrast x collection prerank table, in contrast then collection order."""
+    return [
+        f"results/gsea/{contrast}.{collection}.gsea.tsv"
+        for contrast in CONTRASTS
+        for collection in get_gsea_collections()
+    ]
+
+
+def get_gsea_skipped_tables(wildcards):
+    """Skipped-set table of each table of get_gsea_tables, same order."""
+    return [
+        path.replace(".gsea.tsv", ".gsea.skipped.tsv")
+        for path in get_gsea_tables(wildcards)
+    ]
+
+
+def get_gsea_keys():
+    """(contrast, collection) of each table of get_gsea_tables, same order."""
+    return [
+        [contrast, collection]
+        for contrast in CONTRASTS
+        for collection in get_gsea_collections()
+    ]
+
+
+def get_gsea_outputs():
+    """Enrichment files the default target builds."""
+    outputs = ["results/gsea/summary.tsv", "results/gsea/skipped.tsv"]
+    if config["gsea"]["ssgsea"]["collections"]:
+        outputs += [
+            "results/gsea/ssgsea.scores.tsv",
+            "results/gsea/ssgsea.group_comparison.tsv",
+        ]
+    if config["gsea"]["ora"]["enabled"]:
+        outputs += expand(
+            "results/gsea/{contrast}.{collection}.ora.tsv",
+            contrast=CONTRASTS,
+            collection=get_gsea_collections(),
+        )
+    return outputs
+
+# --- end gsea ---------------------------------------------------------------------------

@@ -1,0 +1,101 @@
+# Differential expression (pyDESeq2): one fit per design, one job per contrast, one workbook.
+# The design and every contrast were checked at parse time (common.smk, deseq2 section).
+
+
+if DESEQ2_COUNT_MATRIX:
+
+    rule import_count_matrix:
+        input:
+            unpack(get_count_matrix_inputs),
+            lib=workflow.source_path("../../redoxseq/countmatrix.py"),
+        output:
+            counts="results/counts/all.counts.tsv",
+            annotation="results/counts/genes.annotation.tsv",
+        log:
+            "logs/import_count_matrix/all.log",
+        conda:
+            "../../envs/deseq2.yaml"
+        resources:
+            mem_mb=get_deseq2_mem_mb,
+            runtime=20,
+        script:
+            "../../scripts/import_count_matrix.py"
+
+
+rule deseq2_fit:
+    input:
+        counts="results/counts/all.counts.tsv",
+        samples=config["samples"],
+        lib=workflow.source_path("../../redoxseq/de.py"),
+        design_lib=workflow.source_path("../../redoxseq/design.py"),
+    output:
+        model="results/deseq2/model.npz",
+        normalized_counts="results/deseq2/normalized_counts.tsv",
+        vst="results/deseq2/vst.tsv",
+        vst_blind="results/deseq2/vst_blind.tsv",
+        size_factors="results/deseq2/size_factors.tsv",
+        dispersions="results/deseq2/dispersions.tsv",
+        cooks_outliers="results/deseq2/cooks_outliers.tsv",
+        contrasts="results/deseq2/contrasts.tsv",
+    log:
+        "logs/deseq2_fit/all.log",
+    benchmark:
+        "benchmarks/rules/deseq2_fit/all.tsv"
+    conda:
+        "../../envs/deseq2.yaml"
+    threads: 2
+    resources:
+        mem_mb=get_deseq2_mem_mb,
+        runtime=120,
+    params:
+        deseq2=config["deseq2"],
+        contrasts=config["contrasts"],
+    script:
+        "../../scripts/deseq2_fit.py"
+
+
+rule deseq2_contrast:
+    input:
+        model="results/deseq2/model.npz",
+        counts="results/counts/all.counts.tsv",
+        annotation="results/counts/genes.annotation.tsv",
+        samples=config["samples"],
+        lib=workflow.source_path("../../redoxseq/de.py"),
+        design_lib=workflow.source_path("../../redoxseq/design.py"),
+    output:
+        results="results/deseq2/{contrast}.results.tsv",
+        up="results/deseq2/{contrast}.up.tsv",
+        down="results/deseq2/{contrast}.down.tsv",
+        summary="results/deseq2/{contrast}.summary.tsv",
+    log:
+        "logs/deseq2_contrast/{contrast}.log",
+    benchmark:
+        "benchmarks/rules/deseq2_contrast/{contrast}.tsv"
+    conda:
+        "../../envs/deseq2.yaml"
+    threads: 2
+    resources:
+        mem_mb=get_deseq2_mem_mb,
+        runtime=60,
+    params:
+        deseq2=config["deseq2"],
+        contrasts=config["contrasts"],
+    script:
+        "../../scripts/deseq2_contrast.py"
+
+
+rule deseq2_workbook:
+    input:
+        results=expand("results/deseq2/{contrast}.results.tsv", contrast=CONTRASTS),
+        summaries=expand("results/deseq2/{contrast}.summary.tsv", contrast=CONTRASTS),
+        lib=workflow.source_path("../../redoxseq/de.py"),
+    output:
+        workbook="results/deseq2/significant_genes.xlsx",
+    log:
+        "logs/deseq2_workbook/all.log",
+    conda:
+        "../../envs/deseq2.yaml"
+    params:
+        contrasts=CONTRASTS,
+    script:
+        "../../scripts/deseq2_workbook.py"

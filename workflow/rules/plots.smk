@@ -11,19 +11,19 @@ rule plot_assignment_summary:
             caption="../report/read_assignment.rst",
             category="1. Read counting",
         ),
-    params:
-        dpi=config["plots"]["dpi"],
     log:
         "logs/plot_assignment_summary/all.log",
     conda:
         "../../envs/plots.yaml"
+    params:
+        dpi=config["plots"]["dpi"],
     script:
         "../../scripts/plot_assignment_summary.py"
 
 
 rule plot_pca:
     input:
-        vst="results/deseq2/vst.tsv",
+        vst="results/deseq2/vst_blind.tsv",
         samples=config["samples"],
         lib=workflow.source_path("../../redoxseq/plots.py"),
     output:
@@ -33,15 +33,15 @@ rule plot_pca:
             category="2. Samples",
         ),
         coordinates="results/figures/pca.coordinates.tsv",
+    log:
+        "logs/plot_pca/all.log",
+    conda:
+        "../../envs/plots.yaml"
     params:
         top_genes=config["plots"]["pca_top_genes"],
         color_by=get_pca_color_by(),
         shape_by=get_pca_shape_by(),
         dpi=config["plots"]["dpi"],
-    log:
-        "logs/plot_pca/all.log",
-    conda:
-        "../../envs/plots.yaml"
     script:
         "../../scripts/plot_pca.py"
 
@@ -64,13 +64,13 @@ rule plot_contrast:
             category="3. Differential expression",
             subcategory="{contrast}",
         ),
-    params:
-        label_top=config["plots"]["label_top_genes"],
-        dpi=config["plots"]["dpi"],
     log:
         "logs/plot_contrast/{contrast}.log",
     conda:
         "../../envs/plots.yaml"
+    params:
+        label_top=config["plots"]["label_top_genes"],
+        dpi=config["plots"]["dpi"],
     script:
         "../../scripts/plot_contrast.py"
 
@@ -85,11 +85,61 @@ rule plot_gsea_summary:
             caption="../report/gsea_summary.rst",
             category="4. Gene-set enrichment",
         ),
-    params:
-        dpi=config["plots"]["dpi"],
     log:
         "logs/plot_gsea_summary/all.log",
     conda:
         "../../envs/plots.yaml"
+    params:
+        dpi=config["plots"]["dpi"],
     script:
         "../../scripts/plot_gsea_summary.py"
+
+
+rule plot_de_genes_upset:
+    input:
+        up=expand("results/deseq2/{contrast}.up.tsv", contrast=CONTRASTS),
+        down=expand("results/deseq2/{contrast}.down.tsv", contrast=CONTRASTS),
+        lib=workflow.source_path("../../redoxseq/plots.py"),
+    output:
+        figure=report(
+            f"results/figures/de_genes_upset.{config['plots']['format']}",
+            caption="../report/de_genes_upset.rst",
+            category="3. Differential expression",
+            subcategory="All contrasts",
+        ),
+        intersections="results/figures/de_genes_upset.intersections.tsv",
+    log:
+        "logs/plot_de_genes_upset/all.log",
+    conda:
+        "../../envs/plots.yaml"
+    params:
+        contrasts=CONTRASTS,
+        dpi=config["plots"]["dpi"],
+    script:
+        "../../scripts/plot_de_genes_upset.py"
+
+
+rule plot_top_genes_heatmap:
+    input:
+        vst="results/deseq2/vst.tsv",
+        results=expand("results/deseq2/{contrast}.results.tsv", contrast=CONTRASTS),
+        samples=config["samples"],
+        lib=workflow.source_path("../../redoxseq/plots.py"),
+    output:
+        figure=report(
+            f"results/figures/top_genes_heatmap.{config['plots']['format']}",
+            caption="../report/top_genes_heatmap.rst",
+            category="3. Differential expression",
+            subcategory="All contrasts",
+        ),
+    log:
+        "logs/plot_top_genes_heatmap/all.log",
+    conda:
+        "../../envs/plots.yaml"
+    params:
+        contrasts=CONTRASTS,
+        per_contrast=config["plots"]["heatmap_top_genes"],
+        group_by=get_heatmap_group_by(),
+        dpi=config["plots"]["dpi"],
+    script:
+        "../../scripts/plot_top_genes_heatmap.py"

@@ -1,0 +1,966 @@
+"""Differential expression with pyDESeq2: one fit per design, many contrasts per fit.
+
+Table orientation: count matrices on disk and in the public functions are **genes x
+samples** (index ``gene_id``), non-negative integers; pyDESeq2 itself wants samples x genes
+and that transposition happens only inside this module. log2 fold changes are log2 units,
+dispersions are the negative binomial ``alpha`` (variance = mu + alpha mu^2).
+
+The fitted model is kept in a compact ``.npz`` file (no pickle): counts, size factors, design
+matrix, coefficients, dispersions and Cook's flags, enough to test any contrast without
+refitting. A contrast with its own sample exclusions is fitted on its own samples.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import re
+import warnings
+import zipfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from scipy.stats import f as f_dist
+
+from redoxseq.design import (
+    Contrast,
+    Design,
+    PreflightReport,
+    build_design,
+    deseq2_settings,
+    parse_formula,
+    preflight,
+    resolve_contrasts,
+)
+from redoxseq.errors import ConfigError, InputError
+from redoxseq.io import PathLike, atomic_path, write_tsv
+
+if TYPE_CHECKING:
+    from pydeseq2.dds import DeseqDataSet
+    from pydeseq2.inference import Inference
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "FittedModel",
+    "contrast_results",
+    "design_outputs",
+    "fit_model",
+    "get_engine",
+    "load_model",
+    "prefilter",
+    "read_samples",
+    "run_contrast",
+    "run_fit",
+    "run_workbook",
+    "significant_workbook",
+]
+
+_LN2 = math.log(2.0)
+MODEL_FORMAT = 1
+
+
+# ------------------------------------------------------------------------------------------
+# engine and threads
+# ------------------------------------------------------------------------------------------
+
+
+def get_engine(name: str, threads: int) -> Inference:
+    """The pyDESeq2 inference engine named by ``deseq2.inference``, on ``threads`` cores."""
+    try:
+        from redoxseq.inference import get_inference
+    except ImportError as error:
+        if name == "default":
+            from pydeseq2.default_inference import DefaultInference
+
+            return DefaultInference(n_cpus=threads)
+        raise ConfigError(
+            f"deseq2.inference: 'batched' needs the module redoxseq.inference, which could not "
+            f"be imported ({error}); set deseq2.inference: default to use pyDESeq2's engine"
+        ) from error
+    if name not in {"batched", "default"}:
+        raise ConfigError(f"deseq2.inference: {name!r} is not 'batched' or 'default'")
+    return get_inference(name, threads)  # type: ignore[arg-type]
+
+
+@contextlib.contextmanager
+def _limited_threads(threads: int) -> Iterator[None]:
+    """Cap BLAS/OpenMP threads at ``threads`` and silence pyDESeq2's progress prints."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=max(1, threads)), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        yield
+
+
+# ------------------------------------------------------------------------------------------
+# prefilter
+# ------------------------------------------------------------------------------------------
+
+
+def prefilter(
+    counts: pd.DataFrame, samples: pd.DataFrame, design: Design, settings: Mapping[str, Any]
+) -> pd.DataFrame:
+    """Keep genes with >= ``min_count`` reads in >= ``min_samples`` samples.
+
+    ``counts``: genes x samples. ``min_samples: smallest_group`` is the size of the smallest
+    group of samples sharing all design factor levels (1 when the design has no factor),
+    as in the DESeq2 vignette. ``min_count: 0`` keeps every gene.
+    """
+    rule = settings["prefilter"]
+    min_count = int(rule.get("min_count", 0) or 0)
+    if min_count <= 0:
+        return counts
+    min_samples = rule.get("min_samples", "smallest_group")
+    if min_samples == "smallest_group":
+        factors = list(design.levels)
+        if factors:
+            min_samples = int(
+                samples.groupby([samples[f].astype(str) for f in factors]).size().min()
+            )
+        else:
+            min_samples = 1
+    keep = (counts >= min_count).sum(axis=1) >= int(min_samples)
+    logger.info(
+        "prefilter: kept %d of %d genes with >= %d reads in >= %d samples",
+        int(keep.sum()), len(keep), min_count, int(min_samples),
+    )  # fmt: skip
+    if not keep.any():
+        raise InputError(
+            f"prefilter: no gene has >= {min_count} reads in >= {min_samples} samples; "
+            "lower deseq2.prefilter.min_count or check the count matrix"
+        )
+    return counts.loc[keep]
+
+
+# ------------------------------------------------------------------------------------------
+# the fitted model
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class FittedModel:
+    """What a contrast needs from a fit. All per-gene arrays follow ``genes``.
+
+    Attributes
+    ----------
+    genes, samples : identifiers (after prefilter / exclusions).
+    counts : samples x genes, int64 (the raw counts, before Cook's replacement).
+    design : samples x coefficients design matrix.
+    size_factors : per sample.
+    base_mean : mean of normalized counts per gene (after Cook's replacement, as R).
+    lfc : genes x coefficients, natural log.
+    dispersions : final (MAP or gene-wise for dispersion outliers) per gene.
+    genewise, trend, map_dispersions : the other dispersion estimates.
+    dispersion_outlier : gene-wise dispersion kept (far above the trend).
+    non_zero, replaced, refitted, new_all_zero, cooks_outlier : per-gene flags.
+    cooks : samples x genes Cook's distances (NaN for all-zero genes).
+    replaceable : per sample, whether its group had enough replicates for replacement.
+    metadata : settings, formula, reference levels, sample table, trend description.
+    """
+
+    genes: np.ndarray
+    samples: np.ndarray
+    counts: np.ndarray
+    design: pd.DataFrame
+    size_factors: np.ndarray
+    base_mean: np.ndarray
+    lfc: np.ndarray
+    dispersions: np.ndarray
+    genewise: np.ndarray
+    trend: np.ndarray
+    map_dispersions: np.ndarray
+    dispersion_outlier: np.ndarray
+    non_zero: np.ndarray
+    replaced: np.ndarray
+    refitted: np.ndarray
+    new_all_zero: np.ndarray
+    cooks_outlier: np.ndarray
+    cooks: np.ndarray
+    replaceable: np.ndarray
+    metadata: dict[str, Any]
+
+    @property
+    def sample_table(self) -> pd.DataFrame:
+        """Sample sheet rows of the fitted samples (samples x columns, strings)."""
+        return pd.DataFrame(self.metadata["sample_table"]).set_index("sample")
+
+    @property
+    def normalized_counts(self) -> pd.DataFrame:
+        """genes x samples: raw counts divided by size factors."""
+        return pd.DataFrame(
+            (self.counts / self.size_factors[:, None]).T, index=self.genes, columns=self.samples
+        )
+
+    def save(self, path: PathLike) -> None:
+        """Write the model as a compressed ``.npz`` (no pickled objects), atomically."""
+        arrays = {
+            name: getattr(self, name)
+            for name in (
+                "genes", "samples", "counts", "size_factors", "base_mean", "lfc", "dispersions",
+                "genewise", "trend", "map_dispersions", "dispersion_outlier", "non_zero",
+                "replaced", "refitted", "new_all_zero", "cooks_outlier", "cooks", "replaceable",
+            )
+        }  # fmt: skip
+        arrays["design"] = self.design.to_numpy(dtype=float)
+        arrays["design_columns"] = np.asarray(self.design.columns, dtype=str)
+        arrays["metadata"] = np.asarray(json.dumps(self.metadata, sort_keys=True))
+        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+            np.savez_compressed(handle, **arrays)
+
+    def to_dds(self, engine: Inference) -> DeseqDataSet:
+        """Rebuild a fitted pyDESeq2 ``DeseqDataSet`` from the stored arrays (no refit)."""
+        from pydeseq2.dds import DeseqDataSet
+
+        genes = pd.Index(self.genes.astype(str), name="gene_id")
+        samples = pd.Index(self.samples.astype(str), name="sample")
+        dds = DeseqDataSet(
+            counts=pd.DataFrame(self.counts, index=samples, columns=genes),
+            metadata=self.sample_table.loc[samples],
+            design=self.design,
+            refit_cooks=bool(self.metadata["settings"]["cooks_refit"]),
+            inference=engine,
+            quiet=True,
+        )
+        dds.obs["size_factors"] = self.size_factors
+        dds.var["_normed_means"] = self.base_mean
+        dds.var["dispersions"] = self.dispersions
+        dds.var["non_zero"] = self.non_zero
+        dds.non_zero_idx = np.flatnonzero(self.non_zero)
+        dds.non_zero_genes = genes[self.non_zero]
+        dds.varm["LFC"] = pd.DataFrame(self.lfc, index=genes, columns=self.design.columns)
+        dds.var["replaced"] = self.replaced
+        dds.var["refitted"] = self.refitted
+        dds.new_all_zeroes_genes = genes[self.new_all_zero]
+        dds.var["_pvalue_cooks_outlier"] = self.cooks_outlier
+        return dds
+
+
+def load_model(path: PathLike) -> FittedModel:
+    """Read a model written by :meth:`FittedModel.save`."""
+    file = Path(path)
+    if not file.exists():
+        raise InputError(f"{file}: fitted model not found; run the deseq2_fit rule first")
+    with np.load(file, allow_pickle=False) as data:
+        arrays = {name: data[name] for name in data.files}
+    metadata = json.loads(str(arrays.pop("metadata")))
+    if metadata.get("format") != MODEL_FORMAT:
+        raise InputError(f"{file}: model format {metadata.get('format')} is not {MODEL_FORMAT}")
+    design = pd.DataFrame(
+        arrays.pop("design"),
+        index=arrays["samples"].astype(str),
+        columns=list(arrays.pop("design_columns").astype(str)),
+    )
+    return FittedModel(design=design, metadata=metadata, **arrays)
+
+
+def _to_samples_by_genes(counts: pd.DataFrame, samples: pd.Index) -> pd.DataFrame:
+    missing = [s for s in samples if s not in counts.columns]
+    if missing:
+        raise InputError(
+            f"count matrix: sample(s) {', '.join(missing)} of the sample sheet have no column; "
+            f"matrix columns: {', '.join(map(str, counts.columns[:20]))}"
+        )
+    return counts.loc[:, list(samples)].T
+
+
+def _dds_class() -> type:
+    """pyDESeq2's ``DeseqDataSet`` with R's gene selection for the parametric trend.
+
+    R's ``estimateDispersionsFit`` fits the dispersion-mean trend only to genes whose
+    gene-wise dispersion is above ``100 * minDisp`` (``useForFit``); pyDESeq2 0.5 also uses
+    genes stuck at the lower bound ``minDisp = 1e-8``, which pulls the trend down when many
+    genes are (near-)Poisson, e.g. technical replicates (13 % lower trend on Marioni 2008).
+    The subclass keeps R's selection; the rest of the fit is pyDESeq2's.
+    """
+    from pydeseq2.dds import DeseqDataSet
+
+    class RTrendDeseqDataSet(DeseqDataSet):
+        def _fit_parametric_dispersion_trend(self, vst: bool = False) -> None:
+            name = "vst_genewise_dispersions" if vst else "genewise_dispersions"
+            if name not in self.var:
+                self.fit_genewise_dispersions(vst)
+            genes = self.non_zero_genes
+            targets = self.var.loc[genes, name].astype(float)
+            covariates = 1.0 / self.var.loc[genes, "_normed_means"].astype(float)
+            use = np.isfinite(covariates) & (targets > 100 * self.min_disp)
+            if not use.any():
+                raise InputError(
+                    "every gene-wise dispersion is below 100 x min_disp (1e-6): the data look "
+                    "Poisson (technical replicates?); set deseq2.fit_type: mean"
+                )
+            targets, covariates = targets[use], covariates[use]
+            old = np.array([0.1, 0.1])
+            coeffs = np.array([1.0, 1.0])
+            while (coeffs > 1e-10).all() and (np.log(np.abs(coeffs / old)) ** 2).sum() >= 1e-6:
+                old = coeffs
+                coeffs, predictions, converged = self.inference.dispersion_trend_gamma_glm(
+                    covariates, targets
+                )
+                coeffs = np.asarray(coeffs, dtype=float)
+                if not converged or (coeffs <= 1e-10).any():
+                    warnings.warn(
+                        "The dispersion trend curve fitting did not converge. Switching to a "
+                        "mean-based dispersion trend.",
+                        UserWarning,
+                        stacklevel=2,
+                    )
+                    self._fit_mean_dispersion_trend(vst)
+                    return
+                ratios = targets / np.asarray(predictions)
+                keep = (ratios >= 1e-4) & (ratios < 15)
+                targets, covariates = targets[keep], covariates[keep]
+            if vst:
+                self.uns["vst_trend_coeffs"] = pd.Series(coeffs, index=["a0", "a1"])
+            else:
+                self.uns["trend_coeffs"] = pd.Series(coeffs, index=["a0", "a1"])
+                self.var["fitted_dispersions"] = np.full(self.n_vars, np.nan)
+                self.uns["disp_function_type"] = "parametric"
+                self.var.loc[self.var["non_zero"], "fitted_dispersions"] = self.disp_function(
+                    self.var.loc[self.var["non_zero"], "_normed_means"]
+                )
+
+    return RTrendDeseqDataSet
+
+
+def fit_model(
+    counts: pd.DataFrame,
+    samples: pd.DataFrame,
+    design: Design,
+    settings: Mapping[str, Any],
+    *,
+    threads: int = 1,
+    keep_dds: bool = False,
+) -> tuple[FittedModel, DeseqDataSet | None]:
+    """Fit the DESeq2 model of ``design`` to ``counts`` (genes x samples, integers).
+
+    Runs size factors, gene-wise / trend / MAP dispersions, coefficients, Cook's distances
+    and outlier replacement (``cooks_refit``) exactly as ``DESeq2::DESeq()``, on ``threads``
+    cores. ``samples``: samples x columns, the samples to fit, in that order. The prefilter
+    of ``settings`` is applied first. Returns the model (and the pyDESeq2 object when
+    ``keep_dds``, for VST).
+    """
+    kept = prefilter(_to_samples_by_genes(counts, samples.index).T, samples, design, settings)
+    matrix = design.matrix(samples)
+    engine = get_engine(settings["inference"], threads)
+    logger.info(
+        "fitting %s to %d genes x %d samples on %d thread(s) with the %s engine",
+        design.formula.text, kept.shape[0], kept.shape[1], threads, settings["inference"],
+    )  # fmt: skip
+    with _limited_threads(threads), contextlib.redirect_stdout(_LogStream()):
+        dds = _dds_class()(
+            counts=_to_samples_by_genes(kept, samples.index).astype(np.int64),
+            metadata=samples.drop(columns=["sample"], errors="ignore"),
+            design=matrix,
+            fit_type=settings["fit_type"],
+            size_factors_fit_type=settings["size_factors"],
+            refit_cooks=bool(settings["cooks_refit"]),
+            min_replicates=int(settings["min_replicates_for_replace"]),
+            inference=engine,
+            quiet=True,
+        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            dds.deseq2()
+        for warning in caught:
+            logger.warning("pyDESeq2: %s", warning.message)
+    n_genes = dds.n_vars
+    refitted = np.asarray(dds.var.get("refitted", np.zeros(n_genes, bool)), dtype=bool)
+    replaced = np.asarray(dds.var.get("replaced", np.zeros(n_genes, bool)), dtype=bool)
+    new_all_zero = np.zeros(n_genes, dtype=bool)
+    if getattr(dds, "new_all_zeroes_genes", None) is not None and replaced.any():
+        new_all_zero = dds.var_names.isin(dds.new_all_zeroes_genes)
+    replaceable = np.asarray(
+        dds.obs.get("replaceable", pd.Series(False, index=dds.obs_names)), dtype=bool
+    )
+    trend_kind = dds.uns.get("disp_function_type", settings["fit_type"])
+    trend: dict[str, Any] = {"type": trend_kind}
+    if trend_kind == "parametric":
+        trend["a0"], trend["a1"] = (float(v) for v in dds.uns["trend_coeffs"])
+    else:
+        trend["mean_disp"] = float(dds.uns["mean_disp"])
+    if trend_kind != settings["fit_type"]:
+        logger.warning(
+            "the parametric dispersion trend did not converge; DESeq2's fallback, the mean "
+            "of gene-wise dispersions, was used"
+        )
+    metadata = {
+        "format": MODEL_FORMAT,
+        "settings": dict(settings),
+        "formula": design.formula.text,
+        "reference_levels": design.reference_levels,
+        "sample_table": samples.drop(columns=["sample"], errors="ignore")
+        .astype(str)
+        .reset_index(names="sample")
+        .to_dict("records"),
+        "trend": trend,
+        "prior_disp_var": float(np.asarray(dds.uns["prior_disp_var"]).item()),
+        "n_genes_input": int(counts.shape[0]),
+    }
+    model = FittedModel(
+        genes=np.asarray(dds.var_names, dtype=str),
+        samples=np.asarray(dds.obs_names, dtype=str),
+        counts=np.asarray(dds.X, dtype=np.int64),
+        design=matrix,
+        size_factors=dds.obs["size_factors"].to_numpy(dtype=float),
+        base_mean=dds.var["_normed_means"].to_numpy(dtype=float),
+        lfc=dds.varm["LFC"].to_numpy(dtype=float),
+        dispersions=dds.var["dispersions"].to_numpy(dtype=float),
+        genewise=dds.var["genewise_dispersions"].to_numpy(dtype=float),
+        trend=dds.var["fitted_dispersions"].to_numpy(dtype=float),
+        map_dispersions=dds.var["MAP_dispersions"].to_numpy(dtype=float),
+        dispersion_outlier=np.asarray(dds.var["_outlier_genes"], dtype=bool),
+        non_zero=np.asarray(dds.var["non_zero"], dtype=bool),
+        replaced=replaced,
+        refitted=refitted,
+        new_all_zero=np.asarray(new_all_zero, dtype=bool),
+        cooks_outlier=np.asarray(dds.var["_pvalue_cooks_outlier"], dtype=bool),
+        cooks=np.asarray(dds.layers["cooks"], dtype=float),
+        replaceable=replaceable,
+        metadata=metadata,
+    )
+    return model, (dds if keep_dds else None)
+
+
+class _LogStream:
+    """File-like object sending pyDESeq2's stdout prints to the log at DEBUG level."""
+
+    def write(self, text: str) -> int:
+        if text.strip():
+            logger.debug("pyDESeq2: %s", text.strip())
+        return len(text)
+
+    def flush(self) -> None:
+        """Nothing buffered."""
+
+
+# ------------------------------------------------------------------------------------------
+# per-design outputs
+# ------------------------------------------------------------------------------------------
+
+
+def _vst_values(normed: np.ndarray, trend: Mapping[str, Any]) -> np.ndarray:
+    """DESeq2's closed-form VST of normalized counts for a dispersion trend (log2 scale)."""
+    if trend["type"] == "parametric":
+        a0, a1 = trend["a0"], trend["a1"]
+        return np.log2(
+            (1 + a1 + 2 * a0 * normed + 2 * np.sqrt(a0 * normed * (1 + a1 + a0 * normed)))
+            / (4 * a0)
+        )
+    d = trend["mean_disp"]
+    return (2 * np.arcsinh(np.sqrt(d * normed)) - np.log(d) - np.log(4)) / _LN2
+
+
+def design_outputs(model: FittedModel, dds: DeseqDataSet | None = None) -> dict[str, pd.DataFrame]:
+    """Per-design tables.
+
+    Returns
+    -------
+    dict
+        ``normalized_counts`` and ``vst`` / ``vst_blind`` (genes x samples; VST in log2
+        units): the design-aware VST uses the fitted dispersion trend (R ``vst(blind =
+        FALSE)``, full gene set), the blind one refits the trend with an intercept-only design
+        (needs ``dds``; R ``varianceStabilizingTransformation(blind = TRUE)``);
+        ``size_factors`` (sample, size_factor); ``dispersions`` (one row per gene);
+        ``cooks_outliers`` (one row per sample).
+    """
+    genes = pd.Index(model.genes, name="gene_id")
+    normalized = model.normalized_counts
+    normalized.index = genes
+    vst = pd.DataFrame(
+        _vst_values(normalized.to_numpy(), model.metadata["trend"]),
+        index=genes,
+        columns=model.samples,
+    )
+    out: dict[str, pd.DataFrame] = {"normalized_counts": normalized, "vst": vst}
+    if dds is not None:
+        threads = getattr(dds.inference, "n_cpus", 1)
+        with (
+            _limited_threads(threads),
+            contextlib.redirect_stdout(_LogStream()),
+            warnings.catch_warnings(),
+        ):
+            warnings.simplefilter("ignore")
+            dds.vst(use_design=False)
+        out["vst_blind"] = pd.DataFrame(
+            np.asarray(dds.layers["vst_counts"]).T, index=genes, columns=model.samples
+        )
+    out["size_factors"] = pd.DataFrame(
+        {"size_factor": model.size_factors}, index=pd.Index(model.samples, name="sample")
+    )
+    out["dispersions"] = pd.DataFrame(
+        {
+            "baseMean": model.base_mean,
+            "dispersion_genewise": model.genewise,
+            "dispersion_trend": model.trend,
+            "dispersion_map": model.map_dispersions,
+            "dispersion_final": model.dispersions,
+            "dispersion_outlier": model.dispersion_outlier,
+            "cooks_replaced": model.replaced,
+            "cooks_refitted": model.refitted,
+            "cooks_outlier": model.cooks_outlier,
+        },
+        index=genes,
+    )
+    n, p = model.design.shape
+    cutoff = float(f_dist.ppf(0.99, p, n - p))
+    above = np.nan_to_num(model.cooks, nan=0.0) > cutoff
+    cooks_max = np.nanmax(np.where(np.isnan(model.cooks), -np.inf, model.cooks), axis=1)
+    out["cooks_outliers"] = pd.DataFrame(
+        {
+            "n_genes_above_cutoff": above.sum(axis=1),
+            "cooks_cutoff": cutoff,
+            "max_cooks": cooks_max,
+            "replaceable": model.replaceable,
+            "n_counts_replaced": (above & model.replaceable[:, None] & model.replaced).sum(axis=1),
+            "top_genes": [
+                ";".join(genes[np.argsort(-np.nan_to_num(row, nan=0.0))[:5]][: int(k)])
+                for row, k in zip(model.cooks, above.sum(axis=1), strict=True)
+            ],
+        },
+        index=pd.Index(model.samples, name="sample"),
+    )
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# contrasts
+# ------------------------------------------------------------------------------------------
+
+
+def _stats_class() -> type:
+    """pyDESeq2's ``DeseqStats`` with R's Wald standard errors.
+
+    R's ``nbinomWaldTest`` (C++ ``fitBeta``) computes the coefficient covariance from IRLS
+    weights ``mu / (1 + alpha mu)`` with the fitted means floored at ``minmu = 0.5``;
+    pyDESeq2 0.5 uses the unfloored means, which inflates the standard error of genes whose
+    fitted mean is below 0.5 in some group (e.g. a gene silent in one condition) and can
+    change their p-values by an order of magnitude. The subclass restores R's floor.
+    """
+    from pydeseq2.ds import DeseqStats
+
+    class RWaldDeseqStats(DeseqStats):
+        def run_wald_test(self) -> None:
+            num_vars = self.design_matrix.shape[1]
+            mu = (
+                np.exp(self.design_matrix @ self.LFC.T)
+                .multiply(self.dds.obs["size_factors"], 0)
+                .to_numpy()
+            )
+            mu = np.maximum(mu, self.dds.min_mu)
+            if self.prior_LFC_var is not None:
+                ridge_factor = np.diag(1 / self.prior_LFC_var**2)
+            else:
+                ridge_factor = np.diag(np.repeat(1e-6, num_vars))
+            pvals, stats, se = self.inference.wald_test(
+                design_matrix=self.design_matrix.to_numpy(),
+                disp=self.dds.var["dispersions"].to_numpy(),
+                lfc=self.LFC.to_numpy(),
+                mu=mu,
+                ridge_factor=ridge_factor,
+                contrast=self.contrast_vector,
+                lfc_null=np.log(2) * self.lfc_null,
+                alt_hypothesis=self.alt_hypothesis,
+            )
+            self.p_values = pd.Series(pvals, index=self.dds.var_names)
+            self.statistics = pd.Series(stats, index=self.dds.var_names)
+            self.SE = pd.Series(se, index=self.dds.var_names)
+            if self.dds.refit_cooks and self.dds.var["replaced"].sum() > 0:
+                self.SE.loc[self.dds.new_all_zeroes_genes] = 0.0
+                self.statistics.loc[self.dds.new_all_zeroes_genes] = 0.0
+                self.p_values.loc[self.dds.new_all_zeroes_genes] = 1.0
+
+    return RWaldDeseqStats
+
+
+def _annotate(table: pd.DataFrame, annotation: pd.DataFrame | None) -> pd.DataFrame:
+    names = pd.Series(table.index, index=table.index, dtype=object)
+    if annotation is not None and "gene_name" in annotation.columns:
+        mapped = annotation["gene_name"].reindex(table.index)
+        names = mapped.where(mapped.notna() & (mapped.astype(str) != ""), names)
+    table.insert(0, "gene_name", names.astype(str))
+    return table
+
+
+def _na_reason(res: pd.DataFrame, model: FittedModel) -> pd.Series:
+    reason = pd.Series("", index=res.index, dtype=object)
+    reason[res["padj"].isna() & res["pvalue"].notna()] = "low_mean_filtered"
+    reason[res["pvalue"].isna() & model.cooks_outlier] = "cooks_outlier"
+    reason[~model.non_zero] = "all_zero"
+    return reason
+
+
+def contrast_results(
+    model: FittedModel,
+    contrast: Contrast,
+    *,
+    engine: Inference,
+    annotation: pd.DataFrame | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Wald test (and apeGLM shrinkage where possible) of one contrast on a fitted model.
+
+    Parameters
+    ----------
+    model : the fit (its design columns must be ``contrast.columns``).
+    contrast : resolved contrast (:func:`redoxseq.design.resolve_contrasts`).
+    engine : pyDESeq2 inference engine (:func:`get_engine`).
+    annotation : gene annotation indexed by gene_id with a ``gene_name`` column.
+
+    Returns
+    -------
+    dict
+        ``results``: one row per gene (index gene_id): gene_name, baseMean, log2FoldChange,
+        lfcSE, stat, pvalue, padj, log2FoldChange_shrunk, lfcSE_shrunk, significant
+        (``up``/``down``/empty), padj_na_reason, then ``mean_norm_<group>`` (mean normalized
+        counts of each group the contrast names); ``up`` / ``down``: significant genes by
+        padj; ``summary``: one row.
+    """
+    if tuple(model.design.columns) != contrast.columns:
+        raise ConfigError(
+            f"contrasts.{contrast.name}: its coefficients {contrast.columns} do not match the "
+            f"fitted model's {tuple(model.design.columns)}; rerun the deseq2_fit rule"
+        )
+    t = contrast.thresholds
+    dds = model.to_dds(engine)
+    vector = np.asarray(contrast.vector, dtype=float)
+    with _limited_threads(getattr(engine, "n_cpus", 1)), contextlib.redirect_stdout(_LogStream()):
+        stats = _stats_class()(
+            dds,
+            contrast=vector,
+            alpha=t.alpha,
+            cooks_filter=True,
+            independent_filter=True,
+            lfc_null=t.lfc_null,
+            alt_hypothesis=t.alt_hypothesis,
+            inference=engine,
+            quiet=True,
+        )
+        stats.summary()
+        res = stats.results_df.copy()
+        shrunk = pd.Series(np.nan, index=res.index)
+        shrunk_se = pd.Series(np.nan, index=res.index)
+        if contrast.shrinkage is not None:
+            shrunk, shrunk_se = _shrink(model, contrast, dds, engine)
+    res.index.name = "gene_id"
+    res["log2FoldChange_shrunk"] = shrunk
+    res["lfcSE_shrunk"] = shrunk_se
+    cut_lfc = (
+        res["log2FoldChange_shrunk"]
+        if t.cutoff_on_shrunk and contrast.shrinkage
+        else res["log2FoldChange"]
+    )
+    if t.pvalue is not None:
+        significant = res["pvalue"] < t.pvalue
+        if t.padj is not None:
+            significant &= res["padj"] < t.padj
+    else:
+        significant = res["padj"] < (t.padj if t.padj is not None else t.alpha)
+    significant = significant.fillna(False).astype(bool)
+    up = significant & (cut_lfc > t.log2fc)
+    down = significant & (cut_lfc < -t.log2fc)
+    res["significant"] = np.where(up, "up", np.where(down, "down", ""))
+    res["padj_na_reason"] = _na_reason(res, model)
+    normalized = model.normalized_counts
+    samples = model.sample_table.loc[list(model.samples)]
+    for group in contrast.groups:
+        members = group.members(samples)
+        res[_group_column(group, contrast)] = (
+            normalized.loc[:, list(members)].mean(axis=1).to_numpy()
+        )
+    res = _annotate(res, annotation)
+    lists = {
+        direction: res.loc[mask]
+        .sort_values(["padj", "pvalue"], kind="mergesort")
+        .loc[
+            :,
+            [
+                "gene_name",
+                "baseMean",
+                "log2FoldChange",
+                "log2FoldChange_shrunk",
+                "lfcSE",
+                "pvalue",
+                "padj",
+            ],
+        ]
+        for direction, mask in (("up", up), ("down", down))
+    }
+    tested = res["pvalue"].notna()
+    summary = pd.DataFrame(
+        [
+            {
+                "contrast": contrast.name,
+                "description": contrast.description,
+                "vector": contrast.vector_text,
+                "n_samples": len(model.samples),
+                "n_genes": len(res),
+                "n_tested": int(tested.sum()),
+                "n_cooks_outliers": int((res["padj_na_reason"] == "cooks_outlier").sum()),
+                "n_low_mean_filtered": int((res["padj_na_reason"] == "low_mean_filtered").sum()),
+                "alpha": t.alpha,
+                "significance": t.describe(),
+                # The numeric cutoffs behind `significance` (NaN when not used), for figures.
+                "padj_cutoff": (
+                    t.padj if t.padj is not None else (t.alpha if t.pvalue is None else np.nan)
+                ),
+                "pvalue_cutoff": t.pvalue if t.pvalue is not None else np.nan,
+                "log2fc_cutoff": t.log2fc,
+                "cutoff_on_shrunk": bool(t.cutoff_on_shrunk),
+                "lfc_null": t.lfc_null,
+                "alt_hypothesis": t.alt_hypothesis or "",
+                "n_up": int(up.sum()),
+                "n_down": int(down.sum()),
+                "shrinkage": contrast.shrink_note,
+            }
+        ]
+    ).set_index("contrast")
+    logger.info(
+        "%s: %d up, %d down at %s (%d genes tested)",
+        contrast.name, int(up.sum()), int(down.sum()), t.describe(), int(tested.sum()),
+    )  # fmt: skip
+    return {"results": res, "up": lists["up"], "down": lists["down"], "summary": summary}
+
+
+def _group_column(group: Any, contrast: Contrast) -> str:
+    labels = [g.label for g in contrast.groups]
+    if labels.count(group.label) > 1 or not group.label:
+        return "mean_norm_" + "_".join(f"{f}-{lvl}" for f, lvl in group.levels)
+    return f"mean_norm_{group.label}"
+
+
+def _shrink(
+    model: FittedModel, contrast: Contrast, dds: DeseqDataSet, engine: Inference
+) -> tuple[pd.Series, pd.Series]:
+    """apeGLM-shrunk log2FC (and its SE) of a contrast equal to one coefficient."""
+    plan = contrast.shrinkage
+    assert plan is not None
+    lfc = dds.varm["LFC"]
+    design_matrix = model.design
+    if plan.relevelled:
+        samples = model.sample_table.loc[list(model.samples)]
+        settings = model.metadata["settings"]
+        new_design = build_design(
+            parse_formula(model.metadata["formula"]), samples, plan.reference_levels,
+            settings["continuous"],
+        )  # fmt: skip
+        new_matrix = new_design.matrix(samples)
+        transform, *_ = np.linalg.lstsq(new_matrix.to_numpy(), design_matrix.to_numpy(), rcond=None)
+        # beta_new = T beta_old, so LFC_new (genes x p) = LFC_old @ T'
+        lfc = pd.DataFrame(
+            lfc.to_numpy() @ transform.T, index=lfc.index, columns=new_matrix.columns
+        )
+        design_matrix = new_matrix
+        logger.info(
+            "%s: shrinking coefficient %s after re-levelling to %s (coefficients re-expressed; "
+            "dispersions unchanged)", contrast.name, plan.coefficient, plan.reference_levels,
+        )  # fmt: skip
+    k = list(design_matrix.columns).index(plan.coefficient)
+    unit = np.zeros(design_matrix.shape[1])
+    unit[k] = 1.0
+    stats = _stats_class()(dds, contrast=unit, inference=engine, quiet=True)
+    stats.design_matrix = design_matrix
+    stats.LFC = lfc.copy()
+    stats.run_wald_test()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        stats.lfc_shrink(coeff=plan.coefficient)
+    for warning in caught:
+        logger.warning("pyDESeq2 lfc_shrink: %s", warning.message)
+    shrunk = plan.sign * stats.LFC[plan.coefficient] / _LN2
+    se = stats.SE / _LN2
+    shrunk[~model.non_zero] = np.nan
+    se[~model.non_zero] = np.nan
+    return shrunk, se
+
+
+# ------------------------------------------------------------------------------------------
+# workbook
+# ------------------------------------------------------------------------------------------
+
+
+def _sheet_names(names: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    used = {"contrasts"}
+    for name in names:
+        sheet = name[:31]
+        i = 2
+        while sheet in used:
+            suffix = f"_{i}"
+            sheet = name[: 31 - len(suffix)] + suffix
+            i += 1
+        used.add(sheet)
+        out[name] = sheet
+    return out
+
+
+def significant_workbook(
+    results: Mapping[str, pd.DataFrame], summaries: pd.DataFrame, path: PathLike
+) -> None:
+    """Excel workbook: a ``contrasts`` overview sheet, then one sheet of significant genes
+    (up then down, by padj) per contrast. Sheet names are contrast names cut to 31
+    characters (the overview gives the full name). Written atomically, byte-reproducibly.
+    """
+    sheets = _sheet_names(list(results))
+    overview = summaries.copy()
+    overview.insert(0, "sheet", [sheets.get(str(name), "") for name in overview.index])
+    with atomic_path(path) as tmp:
+        with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
+            overview.to_excel(writer, sheet_name="contrasts")
+            for name, table in results.items():
+                sig = table.loc[table["significant"] != ""]
+                sig = sig.sort_values(
+                    ["significant", "padj"], ascending=[False, True], kind="mergesort"
+                )
+                columns = [c for c in sig.columns if c not in {"padj_na_reason"}]
+                sig.loc[:, columns].to_excel(writer, sheet_name=sheets[name])
+            book = writer.book
+            stamp = pd.Timestamp("2000-01-01").to_pydatetime()
+            book.properties.created = stamp
+            book.properties.modified = stamp
+        _normalize_zip(tmp)
+
+
+def _normalize_zip(path: Path) -> None:
+    """Rewrite a zip file with fixed member timestamps (same content, same bytes)."""
+    with zipfile.ZipFile(path) as source:
+        members = [(info.filename, source.read(info.filename)) for info in source.infolist()]
+    stamp = b"2000-01-01T00:00:00Z"
+    members = [
+        (name, re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>" + stamp, data))
+        if name == "docProps/core.xml"
+        else (name, data)
+        for name, data in members
+    ]
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as target:
+        for name, data in members:
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(info, data)
+
+
+# ------------------------------------------------------------------------------------------
+# entry points for the workflow adapters
+# ------------------------------------------------------------------------------------------
+
+
+def read_samples(path: PathLike) -> pd.DataFrame:
+    """Read the sample sheet (tab-separated, ``sample`` column): samples x columns, strings."""
+    from redoxseq.config import read_sample_sheet
+
+    return read_sample_sheet(path)
+
+
+def _read_counts(path: PathLike) -> pd.DataFrame:
+    from redoxseq.countmatrix import read_count_table
+
+    return read_count_table(path)
+
+
+def _read_annotation(path: PathLike | None) -> pd.DataFrame | None:
+    if path is None:
+        return None
+    table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    if "gene_id" not in table.columns:
+        raise InputError(f"{path}: no gene_id column; columns: {', '.join(table.columns)}")
+    return table.set_index("gene_id")
+
+
+def run_fit(
+    *,
+    counts_path: PathLike,
+    samples: pd.DataFrame,
+    deseq2_config: Mapping[str, Any],
+    contrasts_config: Mapping[str, Any],
+    threads: int,
+    model_path: PathLike,
+    outputs: Mapping[str, PathLike],
+) -> PreflightReport:
+    """Fit the main design and write the model and per-design tables.
+
+    ``outputs`` maps ``normalized_counts``, ``vst``, ``vst_blind``, ``size_factors``,
+    ``dispersions``, ``cooks_outliers`` and ``contrasts`` (the contrast descriptions) to
+    paths; any key may be omitted.
+    """
+    report = preflight(samples, deseq2_config, contrasts_config)
+    fit_samples = samples.loc[list(report.samples)]
+    counts = _read_counts(counts_path)
+    model, dds = fit_model(
+        counts, fit_samples, report.design, report.settings, threads=threads, keep_dds=True
+    )
+    model.save(model_path)
+    tables = design_outputs(model, dds)
+    if "contrasts" in outputs:
+        write_tsv(report.contrasts_table(), outputs["contrasts"])
+    for key, table in tables.items():
+        if key in outputs:
+            write_tsv(table, outputs[key])
+    return report
+
+
+def run_contrast(
+    *,
+    name: str,
+    model_path: PathLike,
+    counts_path: PathLike,
+    annotation_path: PathLike | None,
+    samples: pd.DataFrame,
+    deseq2_config: Mapping[str, Any],
+    contrasts_config: Mapping[str, Any],
+    threads: int,
+    outputs: Mapping[str, PathLike],
+) -> dict[str, pd.DataFrame]:
+    """Test one named contrast and write ``results``, ``up``, ``down`` and ``summary``.
+
+    A contrast with ``exclude:`` is fitted on its own samples here (``counts_path`` is read
+    only then); the others reuse the model at ``model_path``.
+    """
+    settings = deseq2_settings(deseq2_config)
+    contrast = resolve_contrasts(samples, settings, contrasts_config, names=[name])[name]
+    engine = get_engine(settings["inference"], threads)
+    if contrast.own_fit:
+        logger.info("%s: fitting without %s", name, ", ".join(contrast.exclude))
+        used = samples.loc[list(contrast.samples)]
+        model, _ = fit_model(
+            _read_counts(counts_path), used, contrast.design, settings, threads=threads
+        )
+    else:
+        model = load_model(model_path)
+    tables = contrast_results(
+        model, contrast, engine=engine, annotation=_read_annotation(annotation_path)
+    )
+    for key, table in tables.items():
+        if key in outputs:
+            write_tsv(table, outputs[key])
+    return tables
+
+
+def run_workbook(
+    *, results_paths: Mapping[str, PathLike], summary_paths: Mapping[str, PathLike], path: PathLike
+) -> None:
+    """Collect per-contrast results and summaries into the Excel workbook at ``path``."""
+    results = {
+        name: pd.read_csv(
+            p,
+            sep="\t",
+            index_col=0,
+            keep_default_na=False,
+            na_values=[""],
+            float_precision="round_trip",
+        )
+        for name, p in results_paths.items()
+    }
+    for table in results.values():
+        table["significant"] = table["significant"].fillna("")
+    summaries = pd.concat(
+        [
+            pd.read_csv(p, sep="\t", index_col=0, float_precision="round_trip")
+            for p in summary_paths.values()
+        ]
+    )
+    significant_workbook(results, summaries, path)

@@ -1,0 +1,203 @@
+"""The DE stage on a small simulated 2 x 2 experiment: outputs, cutoffs, shrinkage, files."""
+
+from __future__ import annotations
+
+import zipfile
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from scipy.stats import pearsonr
+
+from redoxseq.de import (
+    contrast_results,
+    design_outputs,
+    fit_model,
+    get_engine,
+    load_model,
+    run_contrast,
+    run_fit,
+    significant_workbook,
+)
+from redoxseq.design import build_design, parse_formula, preflight
+from tests.conftest import REPO
+
+DATA = REPO / "tests" / "data" / "counts" / "interaction_sim"
+N_GENES = 400
+
+
+def _config() -> tuple[dict, dict]:
+    with open(REPO / "config" / "config.yaml", encoding="utf-8") as handle:
+        shipped = yaml.safe_load(handle)
+    contrasts = dict(shipped["contrasts"])
+    contrasts["study1"] = {
+        "factor": "treatment", "numerator": "sorafenib", "denominator": "vehicle",
+        "at": {"cell_line": "resistant"}, "padj": 0.03, "fold_change": 3,
+    }  # fmt: skip
+    contrasts["study2"] = {
+        "difference": ["sorafenib_vs_vehicle_in_resistant", "sorafenib_vs_vehicle_in_sensitive"],
+        "pvalue": 0.05, "log2fc": 1,
+    }  # fmt: skip
+    return shipped["deseq2"], contrasts
+
+
+def _samples() -> pd.DataFrame:
+    return pd.read_csv(DATA / "samples.tsv", sep="\t", dtype=str).set_index("sample", drop=False)
+
+
+def _counts() -> pd.DataFrame:
+    return pd.read_csv(DATA / "counts.tsv.gz", sep="\t", index_col=0).iloc[:N_GENES]
+
+
+@cache
+def _fitted():  # type: ignore[no-untyped-def]
+    deseq2, contrasts = _config()
+    report = preflight(_samples(), deseq2, contrasts)
+    model, dds = fit_model(_counts(), _samples(), report.design, report.settings, threads=2,
+                           keep_dds=True)  # fmt: skip
+    return report, model, design_outputs(model, dds)
+
+
+@cache
+def _result(name: str) -> dict[str, pd.DataFrame]:
+    report, model, _ = _fitted()
+    return contrast_results(model, report.contrasts[name], engine=get_engine("batched", 2))
+
+
+def test_results_table_columns_and_groups() -> None:
+    res = _result("sorafenib_response_resistant_vs_sensitive")["results"]
+    assert list(res.columns[:11]) == [
+        "gene_name", "baseMean", "log2FoldChange", "lfcSE", "stat", "pvalue", "padj",
+        "log2FoldChange_shrunk", "lfcSE_shrunk", "significant", "padj_na_reason",
+    ]  # fmt: skip
+    assert res.index.name == "gene_id"
+    _, model, tables = _fitted()
+    normalized = tables["normalized_counts"]
+    members = [s for s in model.samples if s.startswith("resistant_sorafenib")]
+    np.testing.assert_allclose(
+        res["mean_norm_resistant_sorafenib"], normalized[members].mean(axis=1).loc[res.index]
+    )
+    assert {c for c in res.columns if c.startswith("mean_norm_")} == {
+        "mean_norm_resistant_sorafenib", "mean_norm_resistant_vehicle",
+        "mean_norm_sensitive_sorafenib", "mean_norm_sensitive_vehicle",
+    }  # fmt: skip
+
+
+def test_up_and_down_lists_follow_the_study_cutoffs() -> None:
+    one = _result("study1")
+    up, down, res = one["up"], one["down"], one["results"]
+    assert len(up) and len(down)
+    assert (up["padj"] < 0.03).all() and (up["log2FoldChange"] > np.log2(3)).all()
+    assert (down["padj"] < 0.03).all() and (down["log2FoldChange"] < -np.log2(3)).all()
+    expected = res.index[(res["padj"] < 0.03) & (res["log2FoldChange"].abs() > np.log2(3))]
+    assert set(up.index) | set(down.index) == set(expected)
+    two = _result("study2")
+    res2 = two["results"]
+    expected2 = res2.index[(res2["pvalue"] < 0.05) & (res2["log2FoldChange"].abs() > 1)]
+    assert set(two["up"].index) | set(two["down"].index) == set(expected2)
+    summary = two["summary"].iloc[0]
+    assert summary["n_up"] == len(two["up"]) and summary["significance"].startswith("pvalue < 0.05")
+
+
+def test_relevelled_shrinkage_equals_a_real_refit_with_the_other_reference() -> None:
+    """sorafenib in resistant: re-expressed coefficients == fitting with cell_line=resistant."""
+    report, _, _ = _fitted()
+    ours = _result("sorafenib_vs_vehicle_in_resistant")["results"]
+    refs = {"cell_line": "resistant", "treatment": "vehicle"}
+    design = build_design(parse_formula(report.settings["design"]), _samples(), refs)
+    settings = {**report.settings, "reference_levels": refs}
+    model, _ = fit_model(_counts(), _samples(), design, settings, threads=2)
+    spec = {"x": {"factor": "treatment", "numerator": "sorafenib", "denominator": "vehicle",
+                  "at": {"cell_line": "resistant"}}}  # fmt: skip
+    contrast = preflight(_samples(), settings, spec).contrasts["x"]
+    assert contrast.shrinkage is not None and not contrast.shrinkage.relevelled
+    refit = contrast_results(model, contrast, engine=get_engine("batched", 2))["results"]
+    # IRLS stops at a relative deviance change of 1e-8: the two fits agree to ~1e-5
+    np.testing.assert_allclose(ours["log2FoldChange"], refit["log2FoldChange"], atol=1e-4)
+    both = ours["log2FoldChange_shrunk"].notna()
+    assert pearsonr(ours.loc[both, "log2FoldChange_shrunk"],
+                    refit.loc[both, "log2FoldChange_shrunk"])[0] > 0.99999  # fmt: skip
+    np.testing.assert_allclose(
+        ours["log2FoldChange_shrunk"], refit["log2FoldChange_shrunk"], atol=1e-3
+    )
+
+
+def test_shrinkage_pulls_noisy_fold_changes_toward_zero() -> None:
+    res = _result("resistant_vs_sensitive")["results"]
+    low = res["baseMean"] < 20
+    assert (
+        res.loc[low, "log2FoldChange_shrunk"].abs() <= res.loc[low, "log2FoldChange"].abs() + 1e-6
+    ).mean() > 0.95
+
+
+def test_per_design_tables() -> None:
+    _, model, tables = _fitted()
+    assert tables["vst"].shape == tables["vst_blind"].shape == (len(model.genes), 12)
+    assert list(tables["dispersions"].columns[:5]) == [
+        "baseMean", "dispersion_genewise", "dispersion_trend", "dispersion_map",
+        "dispersion_final",
+    ]  # fmt: skip
+    assert tables["size_factors"].index.name == "sample"
+    assert set(tables["cooks_outliers"].columns) >= {"n_genes_above_cutoff", "cooks_cutoff"}
+
+
+def test_model_file_round_trip(tmp_path: Path) -> None:
+    report, model, _ = _fitted()
+    model.save(tmp_path / "model.npz")
+    again = load_model(tmp_path / "model.npz")
+    contrast = report.contrasts["sorafenib_vs_vehicle_in_sensitive"]
+    first = _result(contrast.name)["results"]
+    second = contrast_results(again, contrast, engine=get_engine("batched", 2))["results"]
+    pd.testing.assert_frame_equal(first, second)
+
+
+def test_files_are_reproducible_and_own_fit_contrasts_run(tmp_path: Path) -> None:
+    deseq2, contrasts = _config()
+    contrasts = {
+        "resistant_vs_sensitive": contrasts["resistant_vs_sensitive"],
+        "no_rs3": {"factor": "cell_line", "numerator": "resistant", "denominator": "sensitive",
+                   "exclude": ["resistant_sorafenib_3"]},
+    }  # fmt: skip
+    counts = tmp_path / "counts.tsv"
+    _counts().to_csv(counts, sep="\t")
+    outputs = {}
+    for run in ("a", "b"):
+        outputs[run] = {
+            k: tmp_path / run / f"{k}.tsv" for k in ("vst", "size_factors", "contrasts")
+        }
+        run_fit(counts_path=counts, samples=_samples(), deseq2_config=deseq2,
+                contrasts_config=contrasts, threads=2, model_path=tmp_path / run / "model.npz",
+                outputs=outputs[run])  # fmt: skip
+        for name in contrasts:
+            run_contrast(
+                name=name, model_path=tmp_path / run / "model.npz", counts_path=counts,
+                annotation_path=None, samples=_samples(), deseq2_config=deseq2,
+                contrasts_config=contrasts, threads=2,
+                outputs={"results": tmp_path / run / f"{name}.results.tsv"},
+            )  # fmt: skip
+    for name in ("vst.tsv", "size_factors.tsv", "contrasts.tsv", "no_rs3.results.tsv",
+                 "resistant_vs_sensitive.results.tsv"):  # fmt: skip
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    table = pd.read_csv(tmp_path / "a" / "contrasts.tsv", sep="\t", index_col=0)
+    assert bool(table.loc["no_rs3", "own_fit"]) and table.loc["no_rs3", "n_samples"] == 11
+
+
+def test_workbook_has_one_sheet_per_contrast_and_same_bytes(tmp_path: Path) -> None:
+    names = ["sorafenib_response_resistant_vs_sensitive", "study1"]
+    results = {n: _result(n)["results"] for n in names}
+    summaries = pd.concat([_result(n)["summary"] for n in names])
+    for target in ("a.xlsx", "b.xlsx"):
+        significant_workbook(results, summaries, tmp_path / target)
+    assert (tmp_path / "a.xlsx").read_bytes() == (tmp_path / "b.xlsx").read_bytes()
+    sheets = pd.read_excel(tmp_path / "a.xlsx", sheet_name=None, index_col=0)
+    assert list(sheets) == ["contrasts", "sorafenib_response_resistant_vs", "study1"]
+    assert len(sheets["study1"]) == len(_result("study1")["up"]) + len(_result("study1")["down"])
+    assert zipfile.is_zipfile(tmp_path / "a.xlsx")
+
+
+@pytest.mark.parametrize("engine", ["batched", "default"])
+def test_engines_are_selectable(engine: str) -> None:
+    assert get_engine(engine, 1) is not None
