@@ -14,6 +14,9 @@ counting_engine = Extension(
     # isolated build. redoxseq.counting_parallel.load_fast_engine makes the htslib symbols of
     # the runtime pysam visible before importing the extension.
     extra_compile_args=["-O3"],
+    # Without a C compiler the package still installs; redoxseq.counting then logs a warning
+    # and counts with the pure-Python engine (same counts, slower).
+    optional=True,
 )
 
 setup(ext_modules=cythonize([counting_engine], language_level=3))
