@@ -373,11 +373,23 @@ def plot_gsea_summary(summary: pd.DataFrame, *, fdr_cutoff: float = 0.05, top: i
     Parameters
     ----------
     summary
-        long table with columns ``contrast``, ``gene_set``, ``nes`` and ``fdr``.
+        long table with columns ``contrast``, ``gene_set``, ``nes``, ``fdr`` and optionally
+        ``collection`` (a set found in several collections is shown once per collection).
         Colour is the NES; dot size grows with -log10 FDR; filled dots have FDR < cutoff.
         The ``top`` gene sets with the smallest FDR in any contrast are shown.
     """
     _require_columns(summary, ["contrast", "gene_set", "nes", "fdr"], "GSEA summary")
+    if "collection" in summary.columns:
+        # A set bundled in two collections (e.g. the ROS hallmark in nrf2 and hallmark) has a
+        # different FDR in each: keep the rows apart by naming the collection.
+        pairs = summary[["collection", "gene_set"]].drop_duplicates()
+        repeated = set(pairs["gene_set"][pairs["gene_set"].duplicated()])
+        summary = summary.assign(
+            gene_set=[
+                f"{name} [{collection}]" if name in repeated else name
+                for name, collection in zip(summary["gene_set"], summary["collection"], strict=True)
+            ]
+        )
     if summary.empty:
         figure = Figure(figsize=(6, 2))
         figure.text(0.5, 0.5, "no gene set passed the size filters", ha="center")

@@ -146,6 +146,17 @@ def test_summary_plots_accept_their_tables() -> None:
         }
     )
     assert plot_gsea_summary(gsea).axes
+    twice = pd.DataFrame(
+        {
+            "contrast": ["c1", "c1"],
+            "collection": ["nrf2", "hallmark"],
+            "gene_set": ["HALLMARK_ROS", "HALLMARK_ROS"],
+            "nes": [1.9, 1.9],
+            "fdr": [0.001, 0.01],
+        }
+    )
+    labels = [t.get_text() for t in plot_gsea_summary(twice).axes[0].get_yticklabels()]
+    assert labels == ["HALLMARK_ROS [nrf2]", "HALLMARK_ROS [hallmark]"]
 
 
 def test_upset_intersections_are_exclusive_and_complete() -> None:

@@ -1,0 +1,114 @@
+# Gene-set enrichment (redoxseq.enrichment, gseapy, offline): per contrast x collection GSEA
+# prerank and over-representation of the up/down lists; per-sample ssGSEA scores with a group
+# comparison; one cross-contrast summary. Gene sets: bundled library (resources/genesets/) for
+# config species, plus user GMT files (gsea.user_gene_sets).
+
+
+rule gsea_prerank:
+    input:
+        results="results/deseq2/{contrast}.results.tsv",
+        annotation=get_gene_annotation,
+        gmt=get_gmt,
+        lib=workflow.source_path("../../redoxseq/enrichment.py"),
+        lib_genesets=workflow.source_path("../../redoxseq/genesets.py"),
+    output:
+        table="results/gsea/{contrast}.{collection}.gsea.tsv",
+        skipped="results/gsea/{contrast}.{collection}.gsea.skipped.tsv",
+    log:
+        "logs/gsea_prerank/{contrast}.{collection}.log",
+    benchmark:
+        "benchmarks/rules/gsea_prerank/{contrast}.{collection}.tsv"
+    conda:
+        "../../envs/gsea.yaml"
+    threads: config["gsea"]["threads"]
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    params:
+        metric=config["gsea"]["ranking_metric"],
+        min_size=config["gsea"]["min_size"],
+        max_size=config["gsea"]["max_size"],
+        permutations=config["gsea"]["permutations"],
+        eps=config["gsea"]["eps"],
+        min_overlap=config["gsea"]["min_overlap"],
+        seed=config["seed"],
+    script:
+        "../../scripts/gsea_prerank.py"
+
+
+rule gsea_ora:
+    input:
+        results="results/deseq2/{contrast}.results.tsv",
+        up="results/deseq2/{contrast}.up.tsv",
+        down="results/deseq2/{contrast}.down.tsv",
+        annotation=get_gene_annotation,
+        gmt=get_gmt,
+        lib=workflow.source_path("../../redoxseq/enrichment.py"),
+        lib_genesets=workflow.source_path("../../redoxseq/genesets.py"),
+    output:
+        table="results/gsea/{contrast}.{collection}.ora.tsv",
+    log:
+        "logs/gsea_ora/{contrast}.{collection}.log",
+    conda:
+        "../../envs/gsea.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        min_size=config["gsea"]["ora"]["min_size"],
+        max_size=config["gsea"]["max_size"],
+        min_overlap=config["gsea"]["min_overlap"],
+    script:
+        "../../scripts/ora_contrast.py"
+
+
+rule ssgsea_scores:
+    input:
+        unpack(get_ssgsea_gmts),
+        expression=get_ssgsea_expression,
+        annotation=get_gene_annotation,
+        lib=workflow.source_path("../../redoxseq/enrichment.py"),
+        lib_genesets=workflow.source_path("../../redoxseq/genesets.py"),
+    output:
+        scores="results/gsea/ssgsea.scores.tsv",
+        comparison="results/gsea/ssgsea.group_comparison.tsv",
+    log:
+        "logs/ssgsea_scores/all.log",
+    benchmark:
+        "benchmarks/rules/ssgsea_scores/all.tsv"
+    conda:
+        "../../envs/gsea.yaml"
+    threads: config["gsea"]["threads"]
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    params:
+        collections=config["gsea"]["ssgsea"]["collections"],
+        groups=get_ssgsea_groups(),
+        min_size=config["gsea"]["ssgsea"]["min_size"],
+        max_size=config["gsea"]["max_size"],
+        min_overlap=config["gsea"]["min_overlap"],
+        seed=config["seed"],
+    script:
+        "../../scripts/ssgsea_scores.py"
+
+
+rule gsea_summary:
+    input:
+        tables=get_gsea_tables,
+        skipped=get_gsea_skipped_tables,
+        lib=workflow.source_path("../../redoxseq/enrichment.py"),
+    output:
+        summary="results/gsea/summary.tsv",
+        skipped="results/gsea/skipped.tsv",
+    log:
+        "logs/gsea_summary/all.log",
+    conda:
+        "../../envs/gsea.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        table_keys=get_gsea_keys(),
+    script:
+        "../../scripts/gsea_summary.py"
