@@ -19,7 +19,7 @@ import hashlib
 import logging
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -340,3 +340,23 @@ def check_overlap(
             "configured species and symbols, or map IDs to symbols first."
         )
     return fraction
+
+
+def genes_in_sets(gmt_paths: Sequence[PathLike], names: Sequence[str]) -> set[str]:
+    """Union of the genes of the named sets, looked up across several GMT files.
+
+    Raises
+    ------
+    InputError
+        If a name is in none of the files (the message lists a few that are).
+    """
+    gene_sets: GeneSets = {}
+    for path in gmt_paths:
+        gene_sets.update(read_gmt(path))
+    missing = [name for name in names if name not in gene_sets]
+    if missing:
+        raise InputError(
+            f"gene set(s) {missing} not found in {[str(p) for p in gmt_paths]}; "
+            f"available e.g. {sorted(gene_sets)[:5]}"
+        )
+    return {gene for name in names for gene in gene_sets[name]}

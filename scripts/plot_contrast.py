@@ -2,6 +2,7 @@
 
 import logging
 
+from redoxseq.genesets import genes_in_sets
 from redoxseq.io import read_tsv
 from redoxseq.logs import setup_logging
 from redoxseq.plots import plot_ma, plot_volcano, save_figure
@@ -19,6 +20,8 @@ def _cutoff(name):
     return value if value == value else None  # NaN: cutoff not used
 
 
+highlight_sets = snakemake.params.highlight_sets
+highlight = genes_in_sets(snakemake.input.gmts, highlight_sets)
 logger.info("%s: called at %s", contrast, summary["significance"])
 volcano = plot_volcano(
     results,
@@ -28,6 +31,8 @@ volcano = plot_volcano(
     pvalue_cutoff=_cutoff("pvalue_cutoff"),
     lfc_cutoff=float(summary["log2fc_cutoff"]),
     label_top=snakemake.params.label_top,
+    highlight=highlight,
+    highlight_label=", ".join(highlight_sets),
 )
 save_figure(volcano, snakemake.output.volcano, dpi=snakemake.params.dpi)
 save_figure(plot_ma(results, contrast=contrast), snakemake.output.ma, dpi=snakemake.params.dpi)

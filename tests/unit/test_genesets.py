@@ -225,3 +225,15 @@ def test_wrong_id_type_stops() -> None:
     with pytest.raises(InputError, match="identifier type"):
         check_overlap({"S": ["Gpx4", "Txn1"]}, ["ENSMUSG00000075706"], label="x")
     assert check_overlap({"S": ["Gpx4", "Txn1"]}, ["Gpx4", "Actb"], label="x") == 0.5
+
+
+def test_genes_in_sets_unites_named_sets_across_files(tmp_path) -> None:
+    from redoxseq.genesets import genes_in_sets
+
+    first = tmp_path / "a.gmt"
+    first.write_text("NRF2\tdesc\tHmox1\tNqo1\nOTHER\tdesc\tActb\n", encoding="utf-8")
+    second = tmp_path / "b.gmt"
+    second.write_text("FERRO\tdesc\tGpx4\tNqo1\n", encoding="utf-8")
+    assert genes_in_sets([first, second], ["NRF2", "FERRO"]) == {"Hmox1", "Nqo1", "Gpx4"}
+    with pytest.raises(InputError, match=r"\['MISSING'\] not found"):
+        genes_in_sets([first], ["MISSING"])

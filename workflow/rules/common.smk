@@ -83,6 +83,13 @@ def get_heatmap_group_by():
     return _design_factors()
 
 
+def get_highlight_gmts(wildcards):
+    """GMT files of every GSEA collection, when volcano plots highlight gene sets."""
+    if not config["plots"]["highlight_gene_sets"]:
+        return []
+    return [get_gmt_path(collection) for collection in get_gsea_collections()]
+
+
 def get_final_outputs():
     """Every file the default target builds."""
     figure_format = config["plots"]["format"]
@@ -214,6 +221,25 @@ def _check_gsea_collections():
 _check_gsea_collections()
 
 
+def _check_highlight_gene_sets():
+    """Every gene set named in plots.highlight_gene_sets exists in a GSEA collection."""
+    from redoxseq.genesets import read_gmt
+
+    wanted = config["plots"]["highlight_gene_sets"]
+    if not wanted:
+        return
+    known = set()
+    for collection in get_gsea_collections():
+        known.update(read_gmt(get_gmt_path(collection)))
+    missing = [name for name in wanted if name not in known]
+    if missing:
+        raise WorkflowError(
+            f"config plots.highlight_gene_sets: {missing} not found in the collections "
+            f"{get_gsea_collections()}; e.g. {sorted(known)[:5]}"
+        )
+
+
+
 def get_gmt_path(collection):
     """GMT file of a collection: a user file from config or the bundled one for the species."""
     user = config["gsea"]["user_gene_sets"]
@@ -299,3 +325,6 @@ def get_gsea_outputs():
     return outputs
 
 # --- end gsea ---------------------------------------------------------------------------
+
+
+_check_highlight_gene_sets()

@@ -36,7 +36,13 @@ rule deseq2_fit:
         size_factors="results/deseq2/size_factors.tsv",
         dispersions="results/deseq2/dispersions.tsv",
         cooks_outliers="results/deseq2/cooks_outliers.tsv",
-        contrasts="results/deseq2/contrasts.tsv",
+        contrasts=report(
+            "results/deseq2/contrasts.tsv",
+            caption="../report/contrasts.rst",
+            category="3. Differential expression",
+            subcategory="All contrasts",
+            labels={"table": "contrasts in plain words"},
+        ),
     log:
         "logs/deseq2_fit/all.log",
     benchmark:
@@ -90,7 +96,13 @@ rule deseq2_workbook:
         summaries=expand("results/deseq2/{contrast}.summary.tsv", contrast=CONTRASTS),
         lib=workflow.source_path("../../redoxseq/de.py"),
     output:
-        workbook="results/deseq2/significant_genes.xlsx",
+        workbook=report(
+            "results/deseq2/significant_genes.xlsx",
+            caption="../report/workbook.rst",
+            category="3. Differential expression",
+            subcategory="All contrasts",
+            labels={"table": "significant genes (Excel)"},
+        ),
     log:
         "logs/deseq2_workbook/all.log",
     conda:

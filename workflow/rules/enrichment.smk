@@ -71,7 +71,12 @@ rule ssgsea_scores:
         lib_genesets=workflow.source_path("../../redoxseq/genesets.py"),
     output:
         scores="results/gsea/ssgsea.scores.tsv",
-        comparison="results/gsea/ssgsea.group_comparison.tsv",
+        comparison=report(
+            "results/gsea/ssgsea.group_comparison.tsv",
+            caption="../report/ssgsea_comparison.rst",
+            category="4. Gene-set enrichment",
+            labels={"table": "ssGSEA group comparison"},
+        ),
     log:
         "logs/ssgsea_scores/all.log",
     benchmark:
@@ -99,8 +104,18 @@ rule gsea_summary:
         skipped=get_gsea_skipped_tables,
         lib=workflow.source_path("../../redoxseq/enrichment.py"),
     output:
-        summary="results/gsea/summary.tsv",
-        skipped="results/gsea/skipped.tsv",
+        summary=report(
+            "results/gsea/summary.tsv",
+            caption="../report/gsea_table.rst",
+            category="4. Gene-set enrichment",
+            labels={"table": "GSEA, all contrasts"},
+        ),
+        skipped=report(
+            "results/gsea/skipped.tsv",
+            caption="../report/gsea_skipped.rst",
+            category="4. Gene-set enrichment",
+            labels={"table": "gene sets not tested"},
+        ),
     log:
         "logs/gsea_summary/all.log",
     conda:

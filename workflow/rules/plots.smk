@@ -50,6 +50,7 @@ rule plot_contrast:
     input:
         results="results/deseq2/{contrast}.results.tsv",
         summary="results/deseq2/{contrast}.summary.tsv",
+        gmts=get_highlight_gmts,
         lib=workflow.source_path("../../redoxseq/plots.py"),
     output:
         volcano=report(
@@ -70,6 +71,7 @@ rule plot_contrast:
         "../../envs/plots.yaml"
     params:
         label_top=config["plots"]["label_top_genes"],
+        highlight_sets=config["plots"]["highlight_gene_sets"],
         dpi=config["plots"]["dpi"],
     script:
         "../../scripts/plot_contrast.py"
