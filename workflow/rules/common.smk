@@ -1,5 +1,7 @@
 # Shared set-up: configuration and sample-sheet validation (before any job runs), the sample
 # and unit tables, and the input functions the rules use.
+from snakemake.logging import logger as snakemake_logger
+
 from redoxseq.config import load_samples, load_schema, load_units, validate_config
 from redoxseq.errors import ConfigError, RedoxseqError
 
@@ -143,6 +145,12 @@ def _deseq2_report():
 
 
 DESEQ2_PREFLIGHT = _deseq2_report()
+# Show the design and every contrast in plain words before anything runs (also in
+# results/deseq2/contrasts.tsv and the fit's log).
+for _line in DESEQ2_PREFLIGHT.lines():
+    snakemake_logger.info(_line)
+for _warning in DESEQ2_PREFLIGHT.warnings:
+    snakemake_logger.warning(f"design pre-flight: {_warning}")
 # A user count matrix (counting.count_matrix) replaces read counting.
 DESEQ2_COUNT_MATRIX = config["counting"].get("count_matrix") or ""
 
@@ -239,7 +247,6 @@ def _check_highlight_gene_sets():
         )
 
 
-
 def get_gmt_path(collection):
     """GMT file of a collection: a user file from config or the bundled one for the species."""
     user = config["gsea"]["user_gene_sets"]
@@ -323,6 +330,7 @@ def get_gsea_outputs():
             collection=get_gsea_collections(),
         )
     return outputs
+
 
 # --- end gsea ---------------------------------------------------------------------------
 
