@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Set up redoxseq in a virtual environment (.venv) on Debian/Ubuntu with Python >= 3.11.
-# Installs python3-venv with apt only if the venv module is missing. Safe to rerun.
+# Uses apt only for what is missing: python3-venv, and gcc + python3-dev to compile the fast
+# counting engine (without them redoxseq still works, counting with its slower Python engine).
+# Safe to rerun.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -18,11 +20,19 @@ apt_install() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@"
 }
 
+missing=()
+if ! "$PYTHON" -m venv --help >/dev/null 2>&1 || ! "$PYTHON" -c 'import ensurepip' 2>/dev/null; then
+    missing+=(python3-venv)
+fi
+command -v gcc >/dev/null 2>&1 || missing+=(gcc)
+include_dir=$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
+[ -f "$include_dir/Python.h" ] || missing+=(python3-dev)
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "setup.sh: installing ${missing[*]} with apt" >&2
+    apt_install "${missing[@]}" || echo "setup.sh: could not install ${missing[*]}" >&2
+fi
+
 if [ ! -x .venv/bin/python ]; then
-    if ! "$PYTHON" -m venv --help >/dev/null 2>&1 || ! "$PYTHON" -c 'import ensurepip' 2>/dev/null; then
-        echo "setup.sh: installing python3-venv with apt" >&2
-        apt_install python3-venv
-    fi
     "$PYTHON" -m venv .venv
 fi
 

@@ -1,0 +1,35 @@
+"""The installation is complete: the compiled counting engine loads, the library stays light."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.mark.skipif(
+    os.environ.get("REDOXSEQ_NO_COMPILER") == "1",
+    reason="REDOXSEQ_NO_COMPILER=1: installed without a C compiler on purpose",
+)
+def test_compiled_counting_engine_is_installed() -> None:
+    """setup.sh installs gcc and the Python headers, so the Cython engine must be built.
+
+    Without it every fast-engine comparison would be skipped and counting would silently be
+    several times slower.
+    """
+    from redoxseq.counting_parallel import load_fast_engine
+
+    assert hasattr(load_fast_engine(), "count_alignment_file")
+
+
+def test_importing_redoxseq_does_not_import_heavy_stage_packages() -> None:
+    code = (
+        "import sys, redoxseq, redoxseq.config, redoxseq.io, redoxseq.plots, redoxseq.design;"
+        "print(sorted(m for m in ('pysam', 'pydeseq2', 'gseapy') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
