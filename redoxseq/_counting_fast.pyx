@@ -8,8 +8,9 @@ Tested equal to the reference implementation in ``tests/unit/test_counting_fast.
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
-from libc.string cimport memcpy
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdlib cimport calloc, free, malloc
+from libc.string cimport memcmp, memcpy
 from pysam.libcalignmentfile cimport AlignmentFile
 from pysam.libchtslib cimport (
     bam1_t,
@@ -19,8 +20,13 @@ from pysam.libchtslib cimport (
     bam_get_cigar,
     bam_get_qname,
     bam_init1,
+    HTS_IDX_NOCOOR,
+    hts_itr_t,
     htsFile,
     bam_hdr_t,
+    sam_itr_destroy,
+    sam_itr_next,
+    sam_itr_queryi,
     sam_read1,
 )
 
@@ -139,11 +145,16 @@ cdef class _Engine:
         if b != NULL:
             recs[n] = b
             n += 1
+        cdef int lone = 0
         for i in range(n):
             if not recs[i].flag & 0x4:
                 nmapped += 1
         if nmapped == 0:
-            return UNMAPPED
+            # a lone unmapped end whose flags say the mate is mapped (mate not found): judged
+            # from the flags as featureCounts does, it goes on (and has no aligned bases)
+            if not (self.o.paired and n == 1 and recs[0].flag & 0x1 and not recs[0].flag & 0x8):
+                return UNMAPPED
+            lone = 1
         if self.o.drop_qc:
             for i in range(n):
                 if recs[i].flag & 0x200:
@@ -160,9 +171,9 @@ cdef class _Engine:
             mapq_ok = 0
             for i in range(n):
                 r = recs[i]
-                if not r.flag & 0x4 and r.mapq >= self.o.min_mapq:
+                if (lone or not r.flag & 0x4) and r.mapq >= self.o.min_mapq:
                     mapq_ok = 1
-            if not mapq_ok and nmapped == 1:
+            if not mapq_ok and (nmapped == 1 or lone):
                 return MAPQ
         if self.o.paired and self.o.skip_chimeric:
             for i in range(n):
@@ -289,6 +300,9 @@ cdef class _Engine:
         if b != NULL and not b.flag & 0x4:
             ends[nend] = b
             nend += 1
+        if nend == 0:
+            self.add_summary(NOFEATURE)
+            return
         for e in range(nend):
             strands[e] = 1 if ends[e].flag & 0x10 else 0
             if (ends[e].flag & 0x80) and self.o.paired:
@@ -470,39 +484,222 @@ cdef inline void unpack_rec(bytes data, Rec* r):
     memcpy(<void*>r, PyBytes_AS_STRING(data), len(data))
 
 
-def count_alignment_file(AlignmentFile af, dict opts, seg_start, seg_end, seg_ptr, seg_keys,
-                         tid_lo, tid_hi, gene_strand, int n_genes, bint coordinate_sorted):
-    """Count every record of an open AlignmentFile; returns (counts, summary, same, opposite).
+# ---------------------------------------------------------------------------------------
+# Pending mates: an open-addressing hash table in C (no Python object per record)
+# ---------------------------------------------------------------------------------------
 
-    counts: 3 x n_genes float64; summary: 3 x categories int64 (rows none/forward/reverse).
-    """
+cdef struct Slot:
+    uint64_t hash
+    int32_t keylen
+    int32_t state       # 0 empty, 1 full, 2 deleted
+    char* data          # malloc'd: key bytes, then the packed record
+
+
+cdef inline uint64_t fnv1a(const char* p, int n) nogil:
+    cdef uint64_t h = 1469598103934665603ULL
+    cdef int i
+    for i in range(n):
+        h ^= <uint8_t>p[i]
+        h *= 1099511628211ULL
+    return h
+
+
+cdef inline int rec_size(Rec* r) nogil:
+    return 6 * sizeof(int32_t) + 2 * r.nblocks * sizeof(int64_t)
+
+
+cdef class _Pending:
+    """Records waiting for their mate, keyed by (positions, HI, name) bytes."""
+    cdef Slot* slots
+    cdef int64_t cap
+    cdef public int64_t n
+    cdef int64_t used
+
+    def __cinit__(self):
+        self.cap = 1 << 12
+        self.slots = <Slot*>calloc(self.cap, sizeof(Slot))
+        if self.slots == NULL:
+            raise MemoryError()
+        self.n = 0
+        self.used = 0
+
+    def __dealloc__(self):
+        cdef int64_t i
+        if self.slots != NULL:
+            for i in range(self.cap):
+                if self.slots[i].state == 1:
+                    free(self.slots[i].data)
+            free(self.slots)
+
+    cdef int pop(self, const char* key, int keylen, Rec* out) except -1:
+        """Copy the record stored under key into out and remove it; 0 if absent."""
+        cdef uint64_t h = fnv1a(key, keylen)
+        cdef int64_t mask = self.cap - 1
+        cdef int64_t i = <int64_t>(h & <uint64_t>mask)
+        cdef Slot* s
+        while True:
+            s = &self.slots[i]
+            if s.state == 0:
+                return 0
+            if s.state == 1 and s.hash == h and s.keylen == keylen and \
+                    memcmp(s.data, key, keylen) == 0:
+                memcpy(<void*>out, s.data + keylen, 6 * sizeof(int32_t))
+                memcpy(<void*>out, s.data + keylen, rec_size(out))
+                free(s.data)
+                s.data = NULL
+                s.state = 2
+                self.n -= 1
+                return 1
+            i = (i + 1) & mask
+
+    cdef int put(self, const char* key, int keylen, Rec* r) except -1:
+        cdef uint64_t h = fnv1a(key, keylen)
+        cdef int64_t mask, i
+        cdef int size = rec_size(r)
+        cdef Slot* s
+        if (self.used + 1) * 2 > self.cap:
+            self.grow()
+        mask = self.cap - 1
+        i = <int64_t>(h & <uint64_t>mask)
+        while self.slots[i].state == 1:
+            i = (i + 1) & mask
+        s = &self.slots[i]
+        if s.state == 0:
+            self.used += 1
+        s.data = <char*>malloc(keylen + size)
+        if s.data == NULL:
+            raise MemoryError()
+        memcpy(s.data, key, keylen)
+        memcpy(s.data + keylen, <void*>r, size)
+        s.hash = h
+        s.keylen = keylen
+        s.state = 1
+        self.n += 1
+        return 0
+
+    cdef int grow(self) except -1:
+        cdef int64_t old_cap = self.cap, i, j, mask
+        cdef Slot* old = self.slots
+        cdef int64_t new_cap = old_cap
+        while self.n * 4 >= new_cap:
+            new_cap *= 2
+        self.slots = <Slot*>calloc(new_cap, sizeof(Slot))
+        if self.slots == NULL:
+            self.slots = old
+            raise MemoryError()
+        self.cap = new_cap
+        mask = new_cap - 1
+        for i in range(old_cap):
+            if old[i].state == 1:
+                j = <int64_t>(old[i].hash & <uint64_t>mask)
+                while self.slots[j].state == 1:
+                    j = (j + 1) & mask
+                self.slots[j] = old[i]
+        self.used = self.n
+        free(old)
+        return 0
+
+    cdef void count_all(self, _Engine eng):
+        """Count every waiting record as a single end of its pair, and empty the table."""
+        self.count_passed(eng, -1, 0, 1)
+
+    cdef void count_passed(self, _Engine eng, int64_t tid, int64_t pos, bint everything):
+        """Count as single ends the records whose mate position lies before (tid, pos)."""
+        cdef int64_t i, mtid, mpos
+        cdef int64_t* kb
+        cdef Rec r
+        cdef Slot* s
+        for i in range(self.cap):
+            s = &self.slots[i]
+            if s.state != 1:
+                continue
+            kb = <int64_t*>s.data
+            memcpy(<void*>&r, s.data + s.keylen, 6 * sizeof(int32_t))
+            if r.flag & 0x80:
+                mtid = kb[0]
+                mpos = kb[1]
+            else:
+                mtid = kb[2]
+                mpos = kb[3]
+            if not everything and not (mtid >= 0 and (mtid < tid or (mtid == tid and mpos < pos))):
+                continue
+            memcpy(<void*>&r, s.data + s.keylen, rec_size(&r))
+            free(s.data)
+            s.data = NULL
+            s.state = 2
+            self.n -= 1
+            if r.flag & 0x80:
+                eng.fragment(NULL, &r)
+            else:
+                eng.fragment(&r, NULL)
+
+
+cdef _Engine _make_engine(dict opts, seg_start, seg_end, seg_ptr, seg_keys, tid_lo, tid_hi,
+                          gene_strand, int n_genes):
     counts = np.zeros((3, n_genes), dtype=np.float64)
     summary = np.zeros((3, NCAT), dtype=np.int64)
-    cdef _Engine eng = _Engine(opts, seg_start, seg_end, seg_ptr, seg_keys, tid_lo, tid_hi,
-                               gene_strand, counts, summary)
+    return _Engine(opts, seg_start, seg_end, seg_ptr, seg_keys, tid_lo, tid_hi, gene_strand,
+                   counts, summary)
+
+
+def count_alignment_file(AlignmentFile af, dict opts, seg_start, seg_end, seg_ptr, seg_keys,
+                         tid_lo, tid_hi, gene_strand, int n_genes, bint coordinate_sorted,
+                         region=None):
+    """Count the records of an open AlignmentFile.
+
+    ``region`` None: every record, read sequentially from the current position. Otherwise
+    ``(tid, start, end)``: the records whose position lies in [start, end) of contig ``tid``
+    (through the index; ``tid`` -1 = the unplaced reads at the end of the file). A paired
+    record whose mate lies outside the region is not counted but returned in ``leftovers``
+    (bytes key -> packed record) for :func:`count_leftovers`.
+
+    Returns (counts, summary, same, opposite, n_records, leftovers): counts 3 x n_genes
+    float64, summary 3 x categories int64 (rows none/forward/reverse).
+    """
+    cdef _Engine eng = _make_engine(opts, seg_start, seg_end, seg_ptr, seg_keys, tid_lo,
+                                    tid_hi, gene_strand, n_genes)
     cdef htsFile* fp = af.htsfile
     cdef bam_hdr_t* hdr = af.header.ptr
+    cdef hts_itr_t* itr = NULL
     cdef bam1_t* b = bam_init1()
     cdef Rec rec
     cdef Rec mate
     cdef int ret
     cdef bint paired = opts["paired"]
-    cdef dict pending = {}
+    cdef bint in_region = region is not None
+    cdef int64_t rtid = -2, rstart = 0, rend = 0
+    cdef _Pending pending = _Pending()
+    cdef dict leftovers = {}
     cdef bytes key, val
-    cdef int64_t hi, r1tid, r1pos, r2tid, r2pos
+    cdef int64_t hi
     cdef uint8_t* aux
     cdef long long nrec = 0
-    cdef int64_t keybuf[5]
-    cdef char* qname
+    cdef char keybuf[5 * 8 + 256]
+    cdef int64_t* kb = <int64_t*>keybuf
     cdef int qlen
+    if in_region:
+        rtid, rstart, rend = region
+        if af.index == NULL:
+            raise ValueError("region counting needs an indexed file")
+        if rtid < 0:
+            itr = sam_itr_queryi(af.index, HTS_IDX_NOCOOR, 0, 0)
+        else:
+            itr = sam_itr_queryi(af.index, rtid, rstart, rend)
+        if itr == NULL:
+            raise ValueError(f"cannot query region {region}")
     try:
         while True:
             with nogil:
-                ret = sam_read1(fp, hdr, b)
+                if itr != NULL:
+                    ret = sam_itr_next(fp, itr, b)
+                else:
+                    ret = sam_read1(fp, hdr, b)
             if ret < -1:
                 raise OSError(f"truncated or corrupt alignment file (htslib error {ret})")
             if ret < 0:
                 break
+            if in_region and rtid >= 0 and b.core.pos < rstart:
+                continue  # starts in the previous region
             nrec += 1
             fill_rec(b, &rec)
             if not paired or not rec.flag & 0x1 or rec.flag & 0x800:
@@ -513,62 +710,81 @@ def count_alignment_file(AlignmentFile af, dict opts, seg_start, seg_end, seg_pt
             if aux != NULL:
                 hi = bam_aux2i(aux)
             if rec.flag & 0x80:
-                keybuf[0] = b.core.mtid
-                keybuf[1] = b.core.mpos
-                keybuf[2] = b.core.tid
-                keybuf[3] = b.core.pos
+                kb[0] = b.core.mtid
+                kb[1] = b.core.mpos
+                kb[2] = b.core.tid
+                kb[3] = b.core.pos
             else:
-                keybuf[0] = b.core.tid
-                keybuf[1] = b.core.pos
-                keybuf[2] = b.core.mtid
-                keybuf[3] = b.core.mpos
-            keybuf[4] = hi
-            qname = bam_get_qname(b)
-            qlen = b.core.l_qname
-            key = PyBytes_FromStringAndSize(<char*>keybuf, 5 * sizeof(int64_t)) + \
-                PyBytes_FromStringAndSize(qname, qlen)
-            val = pending.pop(key, None)
-            if val is None:
-                pending[key] = pack_rec(&rec)
-                if coordinate_sorted and nrec % 1000000 == 0 and len(pending) > 100000:
-                    _flush_passed(eng, pending, b.core.tid, b.core.pos)
+                kb[0] = b.core.tid
+                kb[1] = b.core.pos
+                kb[2] = b.core.mtid
+                kb[3] = b.core.mpos
+            kb[4] = hi
+            qlen = b.core.l_qname if b.core.l_qname <= 256 else 256
+            memcpy(keybuf + 40, bam_get_qname(b), qlen)
+            if in_region and not (
+                b.core.mtid == rtid and (rtid < 0 or rstart <= b.core.mpos < rend)
+            ):
+                # mate in another region: paired (or not) by count_leftovers
+                key = PyBytes_FromStringAndSize(keybuf, 40 + qlen)
+                val = leftovers.pop(key, None)
+                if val is None:
+                    leftovers[key] = pack_rec(&rec)
+                    continue
+                unpack_rec(val, &mate)
+            elif not pending.pop(keybuf, 40 + qlen, &mate):
+                pending.put(keybuf, 40 + qlen, &rec)
+                if coordinate_sorted and nrec % 1000000 == 0 and pending.n > 100000:
+                    pending.count_passed(eng, b.core.tid, b.core.pos, 0)
                 continue
-            unpack_rec(val, &mate)
             if rec.flag & 0x80:
                 eng.fragment(&mate, &rec)
             else:
                 eng.fragment(&rec, &mate)
-        for val in pending.values():
-            unpack_rec(val, &mate)
-            if mate.flag & 0x80:
-                eng.fragment(NULL, &mate)
-            else:
-                eng.fragment(&mate, NULL)
+        pending.count_all(eng)
     finally:
         bam_destroy1(b)
-    return counts, summary, eng.same_strand, eng.opposite_strand, nrec
+        if itr != NULL:
+            sam_itr_destroy(itr)
+    return eng.counts.base, eng.summary.base, eng.same_strand, eng.opposite_strand, nrec, \
+        leftovers
 
 
-cdef void _flush_passed(_Engine eng, dict pending, int64_t tid, int64_t pos):
-    """Count as single ends the buffered records whose mate position is already passed."""
-    cdef list done = []
-    cdef bytes key, val
-    cdef int64_t* kb
-    cdef int64_t mtid, mpos
+def count_leftovers(dict opts, seg_start, seg_end, seg_ptr, seg_keys, tid_lo, tid_hi,
+                    gene_strand, int n_genes, list parts):
+    """Pair and count the leftovers of several regions (a list of key -> record dicts).
+
+    Records whose mate is found are counted as pairs, the others as single ends (as the
+    sequential pass does at the end of the file). Returns (counts, summary, same, opposite).
+    """
+    cdef _Engine eng = _make_engine(opts, seg_start, seg_end, seg_ptr, seg_keys, tid_lo,
+                                    tid_hi, gene_strand, n_genes)
+    cdef dict waiting = {}
+    cdef dict part
+    cdef bytes key, val, other
+    cdef Rec rec
+    cdef Rec mate
+    for part in parts:
+        for key, val in part.items():
+            other = waiting.pop(key, None)
+            if other is None:
+                waiting[key] = val
+                continue
+            unpack_rec(val, &rec)
+            unpack_rec(other, &mate)
+            if rec.flag & 0x80:
+                eng.fragment(&mate, &rec)
+            else:
+                eng.fragment(&rec, &mate)
+    _count_singles(eng, waiting)
+    return eng.counts.base, eng.summary.base, eng.same_strand, eng.opposite_strand
+
+
+cdef void _count_singles(_Engine eng, dict pending):
+    """Count every buffered record as a single end of its pair (its mate never came)."""
+    cdef bytes val
     cdef Rec r
-    for key, val in pending.items():
-        kb = <int64_t*>PyBytes_AS_STRING(key)
-        unpack_rec(val, &r)
-        if r.flag & 0x80:
-            mtid = kb[0]
-            mpos = kb[1]
-        else:
-            mtid = kb[2]
-            mpos = kb[3]
-        if mtid >= 0 and (mtid < tid or (mtid == tid and mpos < pos)):
-            done.append(key)
-    for key in done:
-        val = pending.pop(key)
+    for val in pending.values():
         unpack_rec(val, &r)
         if r.flag & 0x80:
             eng.fragment(NULL, &r)

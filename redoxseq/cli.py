@@ -41,7 +41,13 @@ def _parser() -> argparse.ArgumentParser:
         "--strandedness", default="auto", choices=["auto", "none", "forward", "reverse"]
     )
     count.add_argument("--paired", default="auto", choices=["auto", "yes", "no"])
-    count.add_argument("--threads", type=int, default=1)
+    count.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="processes over regions of a coordinate-sorted, indexed BAM (same counts as one "
+        "pass); other BAMs: htslib decompression threads",
+    )
     count.add_argument("--names", nargs="+", help="sample names, one per BAM")
     count.add_argument("--reference", help="reference FASTA (needed for CRAM)")
     count.add_argument("--min-mapq", type=int, default=0, help="featureCounts -Q")

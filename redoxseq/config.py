@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -211,7 +212,7 @@ def load_units(path: str | Path, schema: Mapping[str, Any], samples: pd.DataFram
     return table.set_index(["sample", "unit"], drop=False).sort_index()
 
 
-def read_sample_sheet(path: str | Path) -> pd.DataFrame:
+def read_sample_sheet(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read an already validated sample sheet: samples x columns, strings, indexed by sample.
 
     The workflow validated the sheet at parse time (:func:`load_samples`); jobs only read it.

@@ -179,6 +179,9 @@ class CountOptions:
 
 _HTSEQ_MODES = ("union", "intersection-strict", "intersection-nonempty")
 
+#: Decimals kept of fractional counts (``multimapping: fraction``).
+FRACTION_DECIMALS = 6
+
 
 @dataclass
 class UnitCounts:
@@ -237,7 +240,10 @@ def open_alignments(path: PathLike, *, reference: PathLike | None = None, thread
 
     file = Path(path)
     if not file.exists():
-        raise InputError(f"{file}: alignment file not found (check the 'bam' column of units)")
+        raise InputError(
+            f"{file}: alignment file not found; check the path (the 'bam' column of the units "
+            "sheet, config/units.tsv)"
+        )
     is_cram = file.suffix.lower() == ".cram"
     if is_cram and not reference:
         raise InputError(
@@ -423,8 +429,17 @@ class _Counter:
         opt = self.options
         recs = [r for r in (r1, r2) if r is not None]
         mapped = [r for r in recs if not r.flag & F_UNMAP]
+        judged = mapped
         if not mapped:
-            return UNMAPPED
+            # a lone unmapped end whose flags say its mate is mapped (the mate was not found,
+            # e.g. its HI tag differs): featureCounts judges it from the flags, so it is not
+            # Unmapped; it goes on and, having no aligned bases, ends as NoFeatures
+            lone = recs[0]
+            if not (
+                self.paired and len(recs) == 1 and lone.flag & F_PAIRED and not lone.flag & F_MUNMAP
+            ):
+                return UNMAPPED
+            judged = recs
         if opt.drop_qc_failed and any(r.flag & F_QCFAIL for r in recs):
             return QCFAIL
         if any(r.flag & F_SUPP for r in recs):
@@ -437,8 +452,8 @@ class _Counter:
             and any(r.flag & (F_UNMAP | F_MUNMAP) for r in recs)
         ):
             return SINGLETON
-        low_mapq = opt.min_mapq > 0 and all(r.mapq < opt.min_mapq for r in mapped)
-        if low_mapq and len(mapped) == 1:
+        low_mapq = opt.min_mapq > 0 and all(r.mapq < opt.min_mapq for r in judged)
+        if low_mapq and len(judged) == 1:
             return MAPQ
         if (
             self.paired
@@ -488,6 +503,9 @@ class _Counter:
             res.summary[:, reason] += 1
             return
         mapped = [r for r in (r1, r2) if r is not None and not r.flag & F_UNMAP]
+        if not mapped:  # a lone unmapped end that passed _decide: no aligned bases
+            res.summary[:, NOFEATURE] += 1
+            return
         # strand of each end as a fragment strand: read 1 (or a single-end read) as aligned,
         # read 2 flipped; the fragment's strand is that of its first mapped end
         strands = [
@@ -787,8 +805,10 @@ def count_bam(
     options:
         Counting semantics (featureCounts defaults).
     threads:
-        With an indexed, coordinate-sorted BAM and the fast engine, contigs are split over
-        this many processes; otherwise they become htslib decompression threads.
+        With an indexed, coordinate-sorted BAM and the fast engine, the BAM is split into
+        regions counted by this many processes (same result as one pass, see
+        :func:`redoxseq.counting_parallel.count_fast`); otherwise they become htslib
+        decompression threads.
     reference:
         FASTA for CRAM decoding.
     engine:
@@ -974,7 +994,11 @@ def count_sample(
     unit_names = list(units) if units is not None else [Path(b).name for b in bams]
     for bam in bams:
         if not Path(bam).exists():
-            raise InputError(f"sample {sample}: BAM file {bam} not found")
+            raise InputError(
+                f"sample {sample}: BAM file {bam} not found (working directory "
+                f"{Path.cwd()}); fix the 'bam' column of this sample's rows in the units sheet "
+                "(config/units.tsv), relative paths are relative to the working directory"
+            )
     per_unit: list[UnitCounts] = []
     for bam in bams:
         logger.info("sample %s: counting %s", sample, bam)
@@ -1013,7 +1037,10 @@ def count_sample(
     ids = pd.Index(index.gene_ids, name="gene_id")
     values = total.counts[m]
     counts = (
-        pd.Series(values, index=ids, name=sample)
+        # fractional counts rounded to 6 decimals: sums over regions counted in parallel
+        # differ from a sequential sum in the last bits, and the output must not depend on
+        # the number of threads
+        pd.Series(np.round(values, FRACTION_DECIMALS), index=ids, name=sample)
         if opt.multimapping == "fraction"
         else pd.Series(np.rint(values).astype(np.int64), index=ids, name=sample)
     )

@@ -78,3 +78,81 @@ def test_index_round_trip(tmp_path):
     assert np.array_equal(again.contigs["c1"].keys, index.contigs["c1"].keys)
     with pytest.raises(InputError, match="not found"):
         load_gene_index(tmp_path / "missing.pkl")
+
+
+def _oracle(exons):
+    """Per-base brute force: maximal runs of bases with the same non-empty key set."""
+    cover: dict[int, set[int]] = {}
+    for s, e, k in exons:
+        for pos in range(s, e):
+            cover.setdefault(pos, set()).add(k)
+    segs: list[list] = []
+    for pos in sorted(cover):
+        keys = sorted(cover[pos])
+        if segs and segs[-1][1] == pos and segs[-1][2] == keys:
+            segs[-1][1] = pos + 1
+        else:
+            segs.append([pos, pos + 1, keys])
+    return segs
+
+
+def test_segments_equal_a_per_base_oracle(tmp_path):
+    rng = np.random.default_rng(11)
+    lines, exons = [], []
+    for _ in range(400):
+        gene = int(rng.integers(0, 40))
+        start = int(rng.integers(1, 3000))
+        end = start + int(rng.integers(0, 120))  # some 1-base exons
+        strand = "+-."[gene % 3]
+        lines.append(f'c1\tt\texon\t{start}\t{end}\t.\t{strand}\t.\tgene_id "g{gene}";\n')
+    path = tmp_path / "r.gtf"
+    path.write_text("".join(lines))
+    index = build_gene_index(path)
+    ids = index.gene_ids
+    for line in lines:
+        cols = line.split("\t")
+        gene = ids.index(cols[8].split('"')[1])
+        exons.append((int(cols[3]) - 1, int(cols[4]), gene * 3 + "+-.".index(cols[6])))
+    segs = index.contigs["c1"]
+    got = [
+        [int(s), int(e), sorted(int(k) for k in segs.keys[a:b])]
+        for s, e, a, b in zip(segs.start, segs.end, segs.ptr[:-1], segs.ptr[1:], strict=True)
+    ]
+    assert got == _oracle(exons)
+
+
+def test_bad_line_deep_in_a_gzipped_gtf_is_named(tmp_path, monkeypatch):
+    import gzip
+
+    from redoxseq import annotation
+
+    monkeypatch.setattr(annotation, "_CHUNK", 1 << 16)  # many blocks: line numbers carry over
+    good = 'c1\tt\texon\t{0}\t{1}\t.\t+\t.\tgene_id "G{2}"; transcript_id "T{2}";\n'
+    body = [good.format(10 * i + 1, 10 * i + 5, i) for i in range(120_000)]
+    body[98_765] = 'c1\tt\texon\t5\t9\t.\t+\t.\ttranscript_id "T9"; gene_name "X";\n'
+    path = tmp_path / "big.gtf.gz"
+    with gzip.open(path, "wt") as out:
+        out.write("#!genome-build test\n" + "".join(body))
+    with pytest.raises(InputError, match=r"big\.gtf\.gz, line 98767: exon line has no gene_id"):
+        build_gene_index(path)
+
+
+def test_unusual_but_valid_gtf_layouts_give_the_same_index(tmp_path):
+    plain = tmp_path / "plain.gtf"
+    plain.write_text(GTF)
+    odd_lines = []
+    for line in GTF.splitlines():
+        if "\texon\t" in line:
+            cols = line.split("\t")
+            attrs = [a.strip() for a in cols[8].split(";") if a.strip()]
+            cols[8] = "; ".join(attrs[1:] + attrs[:1]) + ";"  # gene_id last
+            line = "\t".join(cols)
+        odd_lines.append(line + "\r\n")  # Windows line ends
+    odd_lines.append('c1\texon\tgene\t1\t400\t.\t+\t.\tgene_id "G1";\r\n')  # source "exon"
+    odd = tmp_path / "odd.gtf"
+    odd.write_text("".join(odd_lines))
+    a, b = build_gene_index(plain), build_gene_index(odd)
+    assert a.genes.equals(b.genes)
+    for name, segs in a.contigs.items():
+        assert np.array_equal(segs.keys, b.contigs[name].keys)
+        assert np.array_equal(segs.start, b.contigs[name].start)
