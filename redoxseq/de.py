@@ -387,8 +387,9 @@ def fit_model(
         trend["mean_disp"] = float(dds.uns["mean_disp"])
     if trend_kind != settings["fit_type"]:
         logger.warning(
-            "the parametric dispersion trend did not converge; DESeq2's fallback, the mean "
-            "of gene-wise dispersions, was used"
+            "the parametric dispersion trend did not converge; the mean of the gene-wise "
+            "dispersions was used (R DESeq2 would substitute a local regression, which "
+            "pyDESeq2 does not have; set deseq2.fit_type: mean to choose this explicitly)"
         )
     metadata = {
         "format": MODEL_FORMAT,
@@ -534,18 +535,171 @@ def design_outputs(model: FittedModel, dds: DeseqDataSet | None = None) -> dict[
 # ------------------------------------------------------------------------------------------
 
 
+def _r_lowess(x: np.ndarray, y: np.ndarray, f: float, iterations: int = 3) -> np.ndarray:
+    """R's ``stats::lowess(x, y, f, iter = iterations)``: fitted values in the order of ``x``.
+
+    Cleveland's LOWESS (J. Am. Stat. Assoc. 74:829, 1979; netlib ``lowess``) with the
+    conventions of R's ``clowess`` and sequential sums, so that it gives R's numbers to the
+    last bits (tested against R): a window of ``int(f n)`` nearest points, tricube weights
+    with R's 0.001 / 0.999 bandwidth cut-offs, ``iterations`` robustness steps after the
+    first fit (bisquare weights of 6 x median absolute residual) and linear interpolation over
+    points closer than ``delta = 1 %`` of the range of ``x``.
+    pyDESeq2's own ``lowess`` is a different smoother (one more neighbour, one robustness step
+    fewer, no cut-offs), which moves the independent-filtering threshold away from R's when
+    the rejection curve is flat (tests/golden/README.md). Pure Python: meant for the 50-point
+    rejection curve.
+    """
+    order = np.argsort(np.asarray(x, dtype=float), kind="stable")
+    xs = [float(v) for v in np.asarray(x, dtype=float)[order]]
+    ys = [float(v) for v in np.asarray(y, dtype=float)[order]]
+    n = len(xs)
+    if n < 2:
+        return np.asarray(y, dtype=float).copy()
+    span = xs[-1] - xs[0]
+    delta = 0.01 * span
+    ns = max(2, min(n, int(f * n + 1e-7)))
+    fit = [0.0] * n
+    robustness = [1.0] * n
+    weights = [0.0] * n
+
+    def local_fit(x0: float, left: int, right: int, robust: bool) -> float | None:
+        h = max(x0 - xs[left], xs[right] - x0)
+        h9, h1 = 0.999 * h, 0.001 * h
+        total = 0.0
+        j = left
+        while j < n:
+            weights[j] = 0.0
+            r = abs(xs[j] - x0)
+            if r <= h9:
+                if r <= h1:
+                    weights[j] = 1.0
+                else:
+                    q = r / h
+                    q = 1.0 - q * q * q
+                    weights[j] = q * q * q
+                if robust:
+                    weights[j] *= robustness[j]
+                total += weights[j]
+            elif xs[j] > x0:
+                break
+            j += 1
+        last = j - 1
+        if total <= 0.0:
+            return None
+        for k in range(left, last + 1):
+            weights[k] /= total
+        if h > 0.0:
+            centre = 0.0
+            for k in range(left, last + 1):
+                centre += weights[k] * xs[k]
+            slope = x0 - centre
+            spread = 0.0
+            for k in range(left, last + 1):
+                spread += weights[k] * ((xs[k] - centre) * (xs[k] - centre))
+            if math.sqrt(spread) > 0.001 * span:
+                slope /= spread
+                for k in range(left, last + 1):
+                    weights[k] *= slope * (xs[k] - centre) + 1.0
+        value = 0.0
+        for k in range(left, last + 1):
+            value += weights[k] * ys[k]
+        return value
+
+    for step in range(iterations + 1):
+        left, right, last, i = 0, ns - 1, -1, 0
+        while True:
+            if right < n - 1 and xs[i] - xs[left] > xs[right + 1] - xs[i]:
+                left += 1
+                right += 1
+                continue
+            value = local_fit(xs[i], left, right, step > 0)
+            fit[i] = ys[i] if value is None else value
+            if last < i - 1:
+                denom = xs[i] - xs[last]
+                for j in range(last + 1, i):
+                    share = (xs[j] - xs[last]) / denom
+                    fit[j] = share * fit[i] + (1.0 - share) * fit[last]
+            last = i
+            cut = xs[last] + delta
+            i = last + 1
+            while i < n and xs[i] <= cut:
+                if xs[i] == xs[last]:
+                    fit[i] = fit[last]
+                    last = i
+                i += 1
+            i = max(last + 1, i - 1)
+            if last >= n - 1:
+                break
+        residuals = [abs(ys[k] - fit[k]) for k in range(n)]
+        scale = 0.0
+        for r in residuals:
+            scale += r
+        scale /= n
+        if step == iterations:
+            break
+        ordered = sorted(residuals)
+        m1 = n // 2
+        cmad = 3.0 * (ordered[m1] + ordered[n - m1 - 1]) if n % 2 == 0 else 6.0 * ordered[m1]
+        if cmad < 1e-7 * scale:
+            break
+        c9, c1 = 0.999 * cmad, 0.001 * cmad
+        for k, r in enumerate(residuals):
+            if r <= c1:
+                robustness[k] = 1.0
+            elif r <= c9:
+                q = r / cmad
+                q = 1.0 - q * q
+                robustness[k] = q * q
+            else:
+                robustness[k] = 0.0
+    out = np.empty(n)
+    out[order] = fit
+    return out
+
+
 def _stats_class() -> type:
-    """pyDESeq2's ``DeseqStats`` with R's Wald standard errors.
+    """pyDESeq2's ``DeseqStats`` with R's Wald standard errors and independent filtering.
 
     R's ``nbinomWaldTest`` (C++ ``fitBeta``) computes the coefficient covariance from IRLS
     weights ``mu / (1 + alpha mu)`` with the fitted means floored at ``minmu = 0.5``;
     pyDESeq2 0.5 uses the unfloored means, which inflates the standard error of genes whose
     fitted mean is below 0.5 in some group (e.g. a gene silent in one condition) and can
     change their p-values by an order of magnitude. The subclass restores R's floor.
+
+    Independent filtering follows R's ``pvalueAdjustment`` (DESeq2 1.38) with R's
+    ``lowess`` (:func:`_r_lowess`) instead of pyDESeq2's approximation, so that the same
+    p-values give the same filter threshold and the same padj.
     """
     from pydeseq2.ds import DeseqStats
+    from scipy.stats import false_discovery_control
 
     class RWaldDeseqStats(DeseqStats):
+        def _independent_filtering(self) -> None:
+            if not hasattr(self, "p_values"):
+                self.run_wald_test()
+            base_mean = np.asarray(self.base_mean, dtype=float)
+            pvalues = self.p_values.to_numpy(dtype=float)
+            lower = float(np.mean(base_mean == 0))
+            theta = np.linspace(lower, 0.95 if lower < 0.95 else 1.0, 50)
+            cutoffs = np.quantile(base_mean, theta)
+            padj = np.full((len(base_mean), len(theta)), np.nan)
+            for i, cutoff in enumerate(cutoffs):
+                use = (base_mean >= cutoff) & ~np.isnan(pvalues)
+                if use.any():
+                    padj[use, i] = false_discovery_control(pvalues[use], method="bh")
+            with np.errstate(invalid="ignore"):
+                rejections = (padj < self.alpha).sum(axis=0)
+            if rejections.max() <= 10:
+                j = 0
+            else:
+                trend = _r_lowess(theta, rejections.astype(float), f=1 / 5)
+                positive = rejections > 0
+                residual = rejections[positive] - trend[positive]
+                threshold = trend.max() - math.sqrt(float(np.mean(residual**2)))
+                above = np.flatnonzero(rejections > threshold)
+                j = int(above[0]) if above.size else 0
+            self.padj = pd.Series(padj[:, j], index=self.dds.var_names)
+
         def run_wald_test(self) -> None:
             num_vars = self.design_matrix.shape[1]
             mu = (
