@@ -60,8 +60,18 @@ rule merge_counts:
         lib=workflow.source_path("../../redoxseq/counting.py"),
     output:
         counts="results/counts/all.counts.tsv",
-        summary="results/counts/all.summary.tsv",
-        strandedness="results/counts/all.strandedness.tsv",
+        summary=report(
+            "results/counts/all.summary.tsv",
+            caption="../report/assignment_table.rst",
+            category="1. Read counting",
+            labels={"table": "read assignment"},
+        ),
+        strandedness=report(
+            "results/counts/all.strandedness.tsv",
+            caption="../report/strandedness.rst",
+            category="1. Read counting",
+            labels={"table": "strandedness evidence"},
+        ),
     log:
         "logs/merge_counts/merge_counts.log",
     conda:
