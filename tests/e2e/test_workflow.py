@@ -140,3 +140,40 @@ def test_nrf2_gene_set_is_enriched_in_resistant_cells(finished_run) -> None:
     assert not nrf2.empty
     best = nrf2.sort_values("fdr").iloc[0]
     assert best["nes"] > 0 and best["fdr"] < 0.05, nrf2[["gene_set", "nes", "fdr"]]
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (.ci/run installs it)")
+def test_report_renders_in_headless_chromium(finished_run: Path, tmp_path: Path) -> None:
+    """The report is a JavaScript application: render it for real and read the resulting page."""
+    command = [
+        str(CHROMIUM),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--virtual-time-budget=15000",
+        "--dump-dom",
+        (finished_run / "results" / "report.html").as_uri(),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    page = result.stdout
+    # React renders each category as a menu entry; the raw file holds them only as JSON data.
+    raw = (finished_run / "results" / "report.html").read_text(encoding="utf-8")
+    for category in (
+        "1. Read counting",
+        "2. Samples",
+        "3. Differential expression",
+        "4. Gene-set enrichment",
+    ):
+        entry = f"<span>{category}</span>"
+        assert entry not in raw
+        assert entry in page, f"{category!r} not rendered; stderr: {result.stderr[-800:]}"
