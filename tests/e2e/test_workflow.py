@@ -142,6 +142,19 @@ def test_nrf2_gene_set_is_enriched_in_resistant_cells(finished_run) -> None:
     assert best["nes"] > 0 and best["fdr"] < 0.05, nrf2[["gene_set", "nes", "fdr"]]
 
 
+def test_nrf2_leading_edge_holds_the_simulated_targets(finished_run, truth) -> None:
+    gsea = pd.read_csv(
+        finished_run / "results" / "gsea" / "resistant_vs_sensitive.nrf2.gsea.tsv", sep="\t"
+    ).set_index("gene_set")
+    core = gsea.loc["REDOXSEQ_NRF2_CORE_TARGETS"]
+    assert core["nes"] > 0 and core["fdr"] < 0.05
+    leading_edge = set(core["leading_edge"].split(";"))
+    targets = set(truth.loc[truth["category"] == "nrf2_target", "gene_name"])
+    # Every leading-edge gene is a simulated NRF2 target, and most measured targets lead.
+    assert leading_edge <= targets, leading_edge - targets
+    assert len(leading_edge) >= 0.8 * core["n_measured"]
+
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
@@ -177,3 +190,33 @@ def test_report_renders_in_headless_chromium(finished_run: Path, tmp_path: Path)
         entry = f"<span>{category}</span>"
         assert entry not in raw
         assert entry in page, f"{category!r} not rendered; stderr: {result.stderr[-800:]}"
+
+
+@pytest.mark.parametrize(
+    ("gene_set", "higher", "lower"),
+    [
+        # The simulated biology (resources/sample_experiment/README.md):
+        ("REDOXSEQ_NRF2_CORE_TARGETS", "resistant_vehicle", "sensitive_vehicle"),
+        ("CELL_DEATH_APOPTOSIS", "sensitive_sorafenib", "sensitive_vehicle"),
+        ("CELL_DEATH_FERROPTOSIS", "sensitive_sorafenib", "sensitive_vehicle"),
+        ("CELL_DEATH_NECROPTOSIS", "sensitive_sorafenib", "sensitive_vehicle"),
+        ("CELL_DEATH_NECROPTOSIS", "resistant_sorafenib", "resistant_vehicle"),
+        ("CELL_DEATH_PYROPTOSIS", "resistant_vehicle", "sensitive_vehicle"),
+        ("CELL_DEATH_AUTOPHAGY", "resistant_vehicle", "sensitive_vehicle"),
+    ],
+)
+def test_per_sample_scores_separate_the_groups_as_simulated(
+    finished_run: Path, gene_set: str, higher: str, lower: str
+) -> None:
+    table = pd.read_csv(finished_run / "results" / "gsea" / "ssgsea.group_comparison.tsv", sep="\t")
+    rows = table[
+        (table["gene_set"] == gene_set)
+        & (
+            ((table["group_a"] == higher) & (table["group_b"] == lower))
+            | ((table["group_a"] == lower) & (table["group_b"] == higher))
+        )
+    ]
+    assert len(rows) == 1, rows
+    row = rows.iloc[0]
+    difference = row["difference"] if row["group_a"] == higher else -row["difference"]
+    assert difference > 0 and row["pvalue"] < 0.05, row.to_dict()
