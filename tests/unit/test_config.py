@@ -195,3 +195,17 @@ def test_duplicate_sample_stops_snakemake(tmp_path) -> None:
     result = _dry_run(_workdir_with(tmp_path, samples_text=sheet + last + "\n"))
     assert result.returncode != 0
     assert "duplicate sample" in result.stderr + result.stdout
+
+
+@pytest.mark.slow
+def test_contrast_level_that_no_sample_has_stops_snakemake(tmp_path) -> None:
+    contrasts = yaml.safe_load((REPO / "config" / "config.yaml").read_text(encoding="utf-8"))[
+        "contrasts"
+    ]
+    contrasts["resistant_vs_sensitive"]["numerator"] = "resistent"
+    result = _dry_run(_workdir_with(tmp_path, {"contrasts": contrasts}))
+    output = result.stderr + result.stdout
+    assert result.returncode != 0
+    assert "resistent" in output and "resistant_vs_sensitive" in output
+    assert "sensitive" in output  # the levels that exist are listed
+    assert not (tmp_path / "work" / "results").exists()
