@@ -1,26 +1,32 @@
 """Benchmark the DE stage: redoxseq BatchedInference vs pyDESeq2 DefaultInference vs R DESeq2.
 
-For each matrix shape (simulated with a fixed seed by ``bench_deseq2_simulate.py``) the three
-engines run one after the other, each in its own process under ``/usr/bin/time -v``, with the
-same number of cores:
+For each matrix shape (simulated with a fixed seed by ``bench_deseq2_simulate.py``) the engines
+run one after the other, each in its own process under ``/usr/bin/time -v``, with the same
+number of cores (``--cores``):
 
-- ``batched``: ``DeseqDataSet(..., inference=BatchedInference)``; ``deseq2()``; one
-  ``DeseqStats`` contrast (B vs A) with ``summary()``; then ``lfc_shrink`` (timed apart);
-- ``default``: the same with pyDESeq2's ``DefaultInference``;
-- ``R``: ``DESeq()`` + ``results()`` for the same contrast (``BPPARAM`` with equal cores),
-  DESeq2 as installed (Debian r-bioc-deseq2).
+- ``batched`` / ``default``: redoxseq's DE stage as the pipeline runs it, with
+  ``deseq2.inference`` set to the engine: ``redoxseq.de.fit_model`` (size factors, gene-wise /
+  trend / MAP dispersions, LFCs, Cook's distances and refit) then ``contrast_results`` for
+  B vs A (Wald test, independent filtering, BH); prefilter off so that R sees the same genes.
+  Then one more ``contrast_results`` with apeGLM shrinkage, timed apart (``shrink``; only for
+  ``default`` with ``--default-shrink``);
+- ``R``: ``DESeq()`` + ``results()`` for the same contrast (``SerialParam`` at 1 core,
+  ``MulticoreParam(cores)`` otherwise), DESeq2 as installed (Debian r-bioc-deseq2).
 
-Printed per engine: DE wall time measured inside the process (after reading the matrix),
-process wall time (including interpreter start-up and reading), CPU time (user+sys), peak RSS;
-then the ratios and parity figures (batched vs default, batched/default vs R).
+Printed per engine: DE wall and CPU time measured inside the process (after imports and
+reading the matrix; R: after ``library()`` and reading), whole-process wall and CPU time and
+peak RSS; then the ratios and parity figures (batched / default vs R, batched vs default).
+Everything is also written to ``WORKDIR/summary.<cores>cores.json``.
 
 ``DefaultInference`` on a shape with more than ``--default-max-cells`` genes x samples is not
 run whole: it runs on the first ``--default-sample-genes`` genes and its times are scaled
-linearly in genes; such rows are labelled ``extrapolated``.
+linearly in genes; such rows are labelled ``extrapolated`` (and get no parity figures).
 
 Usage::
 
     .venv/bin/python benchmarks/bench_deseq2.py --cores 1 \
+        --shapes 20000x12,10000x85,60000x200 --workdir /tmp/bench_deseq2
+    .venv/bin/python benchmarks/bench_deseq2.py --cores 2 --engines batched,R \
         --shapes 20000x12,10000x85,60000x200 --workdir /tmp/bench_deseq2
 """
 
@@ -48,40 +54,64 @@ from bench_deseq2_simulate import simulate  # noqa: E402
 # worker: one pyDESeq2 run in this process
 # ------------------------------------------------------------------------------------------
 def worker(args: argparse.Namespace) -> None:
-    """Run the pyDESeq2 DE stage with one engine; write results and timings."""
+    """Run redoxseq's DE stage (``redoxseq.de``) with one engine; write results and timings.
+
+    The stage runs as the pipeline runs it: ``fit_model`` (pyDESeq2 ``DeseqDataSet`` with
+    redoxseq's R-style trend gene selection, size factors, dispersions, LFCs, Cook's distances
+    and refit) then ``contrast_results`` for the contrast (Wald test, R-style SEs, independent
+    filtering, BH). The prefilter is off so that R sees the same genes. apeGLM shrinkage (not
+    run on the R side: apeglm is not installed) is timed apart, on a second contrast object
+    that asks for it.
+    """
     warnings.simplefilter("ignore")
-    from pydeseq2.dds import DeseqDataSet
-    from pydeseq2.ds import DeseqStats
+    # Imported before the clock starts (R's timing also starts after library(DESeq2)).
+    import pydeseq2.dds
+    import pydeseq2.ds  # noqa: F401
 
-    from redoxseq.inference import get_inference
+    import redoxseq.inference  # noqa: F401
+    from redoxseq.de import contrast_results, fit_model, get_engine
+    from redoxseq.design import preflight
 
-    counts = pd.read_csv(args.counts, sep="\t", index_col=0)
+    counts = pd.read_csv(args.counts, sep="\t", index_col=0)  # genes x samples
     if args.n_genes:
         counts = counts.iloc[: args.n_genes]
-    counts = counts.T
-    meta = pd.read_csv(args.meta, sep="\t", index_col=0)
-    inf = get_inference(args.worker, args.cores)
+    samples = pd.read_csv(args.meta, sep="\t", dtype=str).set_index("sample", drop=False)
+    contrast = {"B_vs_A": {"factor": "condition", "numerator": "B", "denominator": "A"}}
+    deseq2 = {
+        "design": "~ condition",
+        "reference_levels": {"condition": "A"},
+        "prefilter": {"min_count": 0},
+        "inference": args.worker,
+        "thresholds": {"alpha": 0.05},
+    }
+    plain = preflight(samples, {**deseq2, "shrink": False}, contrast)
+    shrunk = preflight(samples, {**deseq2, "shrink": True}, contrast)
     t0 = time.perf_counter()
     c0 = time.process_time()
-    dds = DeseqDataSet(counts=counts, metadata=meta, design="~condition", inference=inf, quiet=True)
-    dds.deseq2()
-    ds = DeseqStats(dds, contrast=["condition", "B", "A"], inference=inf, quiet=True)
-    ds.summary()
+    model, _ = fit_model(counts, samples, plain.design, plain.settings, threads=args.cores)
+    engine = get_engine(args.worker, args.cores)
+    res = contrast_results(model, plain.contrasts["B_vs_A"], engine=engine)["results"]
     t1 = time.perf_counter()
-    res = ds.results_df.copy()
-    ds.lfc_shrink(coeff="condition[T.B]")
+    c1 = time.process_time()
+    if args.shrink:
+        with_shrink = contrast_results(model, shrunk.contrasts["B_vs_A"], engine=engine)
+        res["log2FoldChange_shrunk"] = with_shrink["results"]["log2FoldChange_shrunk"]
+        res["lfcSE_shrunk"] = with_shrink["results"]["lfcSE_shrunk"]
     t2 = time.perf_counter()
-    res["log2FoldChange_shrunk"] = ds.results_df["log2FoldChange"]
-    res["lfcSE_shrunk"] = ds.results_df["lfcSE"]
-    res["dispersion"] = dds.var["dispersions"]
+    res["dispersion"] = pd.Series(model.dispersions, index=model.genes)
     res.index.name = "gene_id"
     res.to_csv(args.out, sep="\t")
-    pd.Series(dds.obs["size_factors"]).to_csv(
+    pd.Series(model.size_factors, index=model.samples).to_csv(
         args.out.replace(".tsv", ".size_factors.tsv"), sep="\t"
     )
     Path(args.timing).write_text(
         json.dumps(
-            {"de_wall": t1 - t0, "shrink_wall": t2 - t1, "de_cpu_self": time.process_time() - c0}
+            {
+                "de_wall": t1 - t0,
+                "de_cpu_self": c1 - c0,
+                # one more contrast_results call, this one with apeGLM shrinkage
+                "shrink_wall": t2 - t1 if args.shrink else float("nan"),
+            }
         )
     )
 
@@ -142,8 +172,8 @@ def _max_rel(a: pd.Series, b: pd.Series) -> float:
     return float(np.max(np.abs(x[m] - y[m]) / np.maximum(np.abs(y[m]), 1e-300)))
 
 
-def run_shape(n_genes: int, n_samples: int, args: argparse.Namespace) -> list[dict]:
-    """Benchmark the three engines on one simulated shape; return printed rows."""
+def run_shape(n_genes: int, n_samples: int, args: argparse.Namespace) -> tuple[list[dict], dict]:
+    """Benchmark the engines on one simulated shape; return timing rows and parity figures."""
     wd = Path(args.workdir)
     wd.mkdir(parents=True, exist_ok=True)
     tag = f"{n_genes}x{n_samples}"
@@ -156,9 +186,10 @@ def run_shape(n_genes: int, n_samples: int, args: argparse.Namespace) -> list[di
     rows: list[dict] = []
     results: dict[str, pd.DataFrame] = {}
     sizef: dict[str, pd.Series] = {}
-    for engine in ["batched", "default", "R"]:
-        out = str(wd / f"{tag}.{engine}.results.tsv")
-        timing = str(wd / f"{tag}.{engine}.timing")
+    full: dict[str, bool] = {}
+    for engine in args.engines.split(","):
+        out = str(wd / f"{tag}.{engine}.{args.cores}cores.results.tsv")
+        timing = str(wd / f"{tag}.{engine}.{args.cores}cores.timing")
         scale = 1.0
         label = "measured"
         if engine == "R":
@@ -168,74 +199,74 @@ def run_shape(n_genes: int, n_samples: int, args: argparse.Namespace) -> list[di
             cmd = [py, str(Path(__file__).resolve()), "--worker", engine, "--counts", str(cpath),
                    "--meta", str(mpath), "--cores", str(args.cores), "--out", out,
                    "--timing", timing]  # fmt: skip
+            if engine == "batched" or args.default_shrink:
+                cmd.append("--shrink")
             if engine == "default" and n_genes * n_samples > args.default_max_cells:
                 cmd += ["--n-genes", str(args.default_sample_genes)]
                 scale = n_genes / args.default_sample_genes
                 label = f"extrapolated (first {args.default_sample_genes} genes x{scale:g})"
-        print(f"[{tag}] running {engine} ...", file=sys.stderr, flush=True)
+        full[engine] = scale == 1.0
+        print(f"[{tag}, {args.cores} core(s)] running {engine} ...", file=sys.stderr, flush=True)
         m = _time_v(cmd)
         if engine == "R":
-            de_wall, _startup = (float(x) for x in Path(timing).read_text().split())
+            de_wall, _startup, de_cpu = (float(x) for x in Path(timing).read_text().split())
             shrink = float("nan")
         else:
             tj = json.loads(Path(timing).read_text())
-            de_wall, shrink = tj["de_wall"], tj["shrink_wall"]
+            de_wall, de_cpu, shrink = tj["de_wall"], tj["de_cpu_self"], tj["shrink_wall"]
         row = {
             "shape": tag,
+            "cores": args.cores,
             "engine": engine,
             "de_wall_s": de_wall * scale,
+            "de_cpu_s": de_cpu * scale,
             "shrink_wall_s": shrink * scale,
             "proc_wall_s": m["proc_wall"] * scale if scale != 1 else m["proc_wall"],
-            "cpu_s": m["cpu"] * scale if scale != 1 else m["cpu"],
+            "proc_cpu_s": m["cpu"] * scale if scale != 1 else m["cpu"],
             "peak_rss_mb": m["rss_mb"] if scale == 1 else float("nan"),
             "label": label,
         }
         rows.append(row)
-        res = pd.read_csv(out, sep="\t", index_col=0)
-        results[engine] = res
+        results[engine] = pd.read_csv(out, sep="\t", index_col=0)
         sf_path = out.replace(".tsv", ".size_factors.tsv")
         sizef[engine] = pd.read_csv(sf_path, sep="\t", index_col=0).iloc[:, 0]
         print(json.dumps(row), flush=True)
 
-    b, d, r = results["batched"], results["default"], results["R"]
-    par = {
-        "shape": tag,
-        "sf_maxrel_batched_vs_R": _max_rel(
-            sizef["batched"], sizef["R"].loc[sizef["batched"].index]
-        ),
-        "batched_vs_R": _parity(b, r),
-        "default_vs_R": _parity(d, r),
-    }
-    shared = d.index
-    par["batched_vs_default_maxrel"] = {
-        col: _max_rel(b.loc[shared, col], d[col])
-        for col in [
-            "log2FoldChange",
-            "lfcSE",
-            "stat",
-            "pvalue",
-            "padj",
-            "dispersion",
-            "log2FoldChange_shrunk",
-            "lfcSE_shrunk",
-        ]
-    }
-    sb = set(shared[(b.loc[shared, "padj"] < 0.05).to_numpy()])
-    sd = set(shared[(d["padj"] < 0.05).to_numpy()])
-    par["batched_vs_default_same_sig_set"] = sb == sd
+    par: dict = {"shape": tag, "cores": args.cores}
+    if "R" in results:
+        r = results["R"]
+        for engine in ("batched", "default"):
+            if engine in results and full[engine]:
+                par[f"{engine}_vs_R"] = _parity(results[engine], r)
+                par[f"{engine}_vs_R"]["sf_maxrel"] = _max_rel(
+                    sizef[engine], sizef["R"].loc[sizef[engine].index]
+                )
+    if "batched" in results and "default" in results:
+        b, d = results["batched"], results["default"]
+        shared = d.index
+        cols = ["log2FoldChange", "lfcSE", "stat", "pvalue", "padj", "dispersion"]
+        cols += [c for c in ("log2FoldChange_shrunk", "lfcSE_shrunk") if c in d.columns]
+        par["batched_vs_default_maxrel"] = {c: _max_rel(b.loc[shared, c], d[c]) for c in cols}
+        if full["default"]:
+            sb = set(shared[(b.loc[shared, "padj"] < 0.05).to_numpy()])
+            sd = set(shared[(d["padj"] < 0.05).to_numpy()])
+            par["batched_vs_default_same_sig_set"] = sb == sd
     print(json.dumps(par), flush=True)
-    return rows
+    return rows, par
 
 
 def main() -> None:
     """Command-line entry point (see module docstring)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shapes", default="20000x12,10000x85,60000x200")
+    ap.add_argument("--engines", default="batched,default,R")
     ap.add_argument("--cores", type=int, default=1)
     ap.add_argument("--seed", type=int, default=20240501)
     ap.add_argument("--workdir", default="/tmp/bench_deseq2")
     ap.add_argument("--default-max-cells", type=int, default=2_000_000)
     ap.add_argument("--default-sample-genes", type=int, default=3000)
+    ap.add_argument("--default-shrink", action="store_true",
+                    help="also time DefaultInference's apeGLM shrinkage (slow)")  # fmt: skip
     # worker mode
     ap.add_argument("--worker", choices=["batched", "default"])
     ap.add_argument("--counts")
@@ -243,27 +274,37 @@ def main() -> None:
     ap.add_argument("--out")
     ap.add_argument("--timing")
     ap.add_argument("--n-genes", type=int, default=0)
+    ap.add_argument("--shrink", action="store_true")
     args = ap.parse_args()
     if args.worker:
         worker(args)
         return
     rows: list[dict] = []
+    parity: list[dict] = []
     for shape in args.shapes.split(","):
         g, s = (int(x) for x in shape.lower().split("x"))
-        rows += run_shape(g, s, args)
+        shape_rows, par = run_shape(g, s, args)
+        rows += shape_rows
+        parity.append(par)
     table = pd.DataFrame(rows)
+    summary = Path(args.workdir) / f"summary.{args.cores}cores.json"
+    summary.write_text(json.dumps({"rows": rows, "parity": parity}, indent=1))
     print("\n" + table.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
-    print("\nratios (R or default / batched), DE wall inside the process; R also incl. start-up:")
+    print("\nratios X / batched of the DE stage inside the process (wall; CPU in brackets):")
     for shape, grp in table.groupby("shape", sort=False):
         e = grp.set_index("engine")
-        bt = e.loc["batched", "de_wall_s"]
-        print(
-            f"{shape}: R/batched {e.loc['R', 'de_wall_s'] / bt:.1f}x "
-            f"(process wall {e.loc['R', 'proc_wall_s'] / e.loc['batched', 'proc_wall_s']:.1f}x), "
-            f"default/batched {e.loc['default', 'de_wall_s'] / bt:.1f}x "
-            f"[{e.loc['default', 'label']}], "
-            f"peak RSS batched/R {e.loc['batched', 'peak_rss_mb'] / e.loc['R', 'peak_rss_mb']:.2f}"
-        )
+        bw, bc = e.loc["batched", "de_wall_s"], e.loc["batched", "de_cpu_s"]
+        parts = [f"{shape}, {args.cores} core(s):"]
+        for other in [x for x in e.index if x != "batched"]:
+            parts.append(
+                f"{other}/batched {e.loc[other, 'de_wall_s'] / bw:.1f}x "
+                f"({e.loc[other, 'de_cpu_s'] / bc:.1f}x) [{e.loc[other, 'label']}]"
+            )
+        if "R" in e.index:
+            rss = e.loc["batched", "peak_rss_mb"] / e.loc["R", "peak_rss_mb"]
+            parts.append(f"peak RSS batched/R {rss:.2f}")
+        print(parts[0] + " " + "; ".join(parts[1:]))
+    print(f"\nall rows and parity figures: {summary}")
 
 
 if __name__ == "__main__":

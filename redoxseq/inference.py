@@ -16,14 +16,26 @@ and ``tests/unit/test_inference.py`` for the measured agreement):
   criterion ``beta_tol``, ``maxiter``) with a per-gene convergence mask; genes that diverge
   (``|beta| > max_beta``) or reach ``maxiter`` take pyDESeq2's own L-BFGS-B / grid fallback,
   one gene at a time.
-- ``alpha_mle``: scipy's L-BFGS-B, specialised to one variable (log-dispersion, bounded),
-  re-implemented step for step on arrays: projected-gradient and relative-reduction stopping
-  tests, generalized Cauchy point, the Moré-Thuente line search (``dcsrch`` / ``dcstep``,
-  ``ftol=1e-3, gtol=0.9, xtol=0.1``, at most 20 trials) and the BFGS curvature update. The
-  objective and gradient are pyDESeq2's (negative binomial likelihood, Cox-Reid term, log-normal
-  prior), evaluated for all genes at once. Genes whose search leaves the common path (a failed
-  line search, a memory reset) are handed to ``pydeseq2.utils.fit_alpha_mle`` itself, which
-  includes the grid-search fallback.
+- ``alpha_mle``: pyDESeq2's objective (negative binomial likelihood, Cox-Reid term,
+  log-normal prior; its arithmetic for the likelihood) minimized in log-dispersion by a
+  projected, safeguarded Newton method with analytic first and second derivatives, from
+  L-BFGS-B's start, for all genes of a block at once; converged to a step < 1e-9, i.e. to
+  the optimum, where L-BFGS-B stops as soon as its projected gradient is <= 1e-5 or f
+  decreases by <= 2.2e-9 relative. So dispersions agree with DefaultInference within
+  L-BFGS-B's own tolerance (the distance is scipy's residual gradient / curvature; 1e-6
+  relative or less on ordinary data, up to ~1e-3 on flat likelihoods), never with a worse
+  objective. L-BFGS-B's behaviour is kept on purpose where the likelihood is flat: a gene
+  whose projected gradient is <= 1e-5 at the start, or whose likelihood is flat over
+  L-BFGS-B's first step (a change below its relative tolerance or below f's rounding,
+  typically a near-Poisson gene starting on the lower bound), stays where scipy (and R) leave
+  it; a gene whose optimum is on the flat low end (< 1e-4) is solved by scipy's L-BFGS-B
+  re-implemented step for step on arrays (projected-gradient and relative-reduction tests,
+  Cauchy point, Moré-Thuente line search, BFGS update), because there L-BFGS-B stops where
+  its gradient falls below 1e-5, and whether that point is above DESeq2's ``100 * min_disp``
+  decides whether the gene enters the trend fit and the prior variance. Genes where both
+  fail use ``pydeseq2.utils.fit_alpha_mle``; when that fails too, the
+  grid search keeps the prior (pyDESeq2 0.5 drops it there, which turns a failed MAP fit
+  into the gene-wise estimate; R's ``fitDispGridWrapper`` keeps it).
 - ``wald_test``: closed form, vectorized.
 - ``lfc_shrink_nbinom_glm``: the apeGLM-prior MAP fit by a batched, damped Newton method
   converged far tighter than pyDESeq2's L-BFGS-B (``ftol = gtol = 1e-8``); genes where Newton
@@ -50,7 +62,7 @@ from typing import Literal, TypeVar
 import numpy as np
 from pydeseq2 import utils as pd_utils
 from pydeseq2.default_inference import DefaultInference
-from pydeseq2.grid_search import grid_fit_beta
+from pydeseq2.grid_search import grid_fit_alpha, grid_fit_beta
 from pydeseq2.inference import Inference
 from scipy.optimize import minimize
 from scipy.special import digamma, gammaln
@@ -61,20 +73,30 @@ logger = logging.getLogger(__name__)
 __all__ = ["CHUNK_ELEMENTS", "BatchedInference", "get_inference"]
 
 #: Default block size, in matrix entries (samples x genes) per block of genes.
-CHUNK_ELEMENTS = 1 << 18
+CHUNK_ELEMENTS = 1 << 16
 
-# scipy.optimize.minimize(method="L-BFGS-B") defaults, as used by pydeseq2.utils.fit_alpha_mle.
+# scipy.optimize.minimize(method="L-BFGS-B") defaults, as used by
+# pydeseq2.utils.fit_alpha_mle: stopping tests (projected gradient; relative reduction of f,
+# factr * epsmch) and its line search (lnsrlb -> dcsrch) constants and limits.
 _EPSMCH = float(np.finfo(float).eps)
 _LBFGSB_PGTOL = 1e-5
 _LBFGSB_TOL = (2.2204460492503131e-09 / _EPSMCH) * _EPSMCH  # factr * epsmch
 _LBFGSB_MAXLS = 20
 _LBFGSB_BIG = 1e10
-# Moré-Thuente line search constants used by L-BFGS-B (lnsrlb -> dcsrch).
 _LS_FTOL = 1e-3
 _LS_GTOL = 0.9
 _LS_XTOL = 0.1
-# Safety cap on function evaluations per gene before handing a gene to pyDESeq2.
-_MAX_ROUNDS = 400
+_MAX_ROUNDS = 400  # safety cap on evaluations per gene before handing it to pyDESeq2
+# Dispersion optima below this are on the flat low end: solved by _LBFGSB1D (see there).
+_ALPHA_FLAT = 1e-4
+# Newton on log-dispersion: stop when a Newton step is shorter than this (log units, i.e. a
+# relative change of the dispersion of 1e-9), far below where L-BFGS-B stops.
+_ALPHA_XTOL = 1e-9
+_ALPHA_FINAL = 3e-5  # a last Newton step below this is taken unevaluated (~step^2 off)
+_ALPHA_MAX_STEP = 2.0  # longest step in log-dispersion (a factor e^2 = 7.4)
+_ALPHA_MAXITER = 100
+_ALPHA_SHORT = 1e-3  # Newton steps shorter than this skip the Armijo test
+_ALPHA_MAXLS = 40
 
 T = TypeVar("T")
 
@@ -101,6 +123,60 @@ def _safe_inv(M: np.ndarray) -> np.ndarray:
             with contextlib.suppress(np.linalg.LinAlgError):
                 out[k] = np.linalg.inv(M[k])
         return out
+
+
+def _psi01(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Digamma and trigamma of ``x > 0`` (any shape), ~4x faster than scipy's ufuncs.
+
+    Recurrences ``psi(x) = psi(x + 1) - 1 / x`` and ``psi1(x) = psi1(x + 1) + 1 / x^2`` (on
+    the few entries below 10 only), then the asymptotic series for ``x >= 10``: digamma to
+    ``x^-12`` (truncation below 4e-16 relative: full precision, it enters the gradient),
+    trigamma to ``x^-9`` (below 1e-11 relative: it is only the Newton curvature).
+    Agreement with ``scipy.special.digamma`` / ``polygamma(1, .)`` is checked in the tests.
+    """
+    x = np.asarray(x, dtype=float)
+    flat_x = x.reshape(-1)
+    small = np.flatnonzero(flat_x < 10.0)
+    xs = flat_x[small]
+    ds = np.zeros_like(xs)
+    ts = np.zeros_like(xs)
+    if small.size:
+        x = x.copy()
+        while True:
+            m = xs < 10.0
+            if not m.any():
+                break
+            inv = 1.0 / xs[m]
+            ds[m] -= inv
+            ts[m] += inv * inv
+            xs[m] += 1.0
+        x.reshape(-1)[small] = xs
+    z = 1.0 / x
+    z2 = z * z
+    # digamma: log x - z/2 - z2 (1/12 - z2 (1/120 - z2 (1/252 - z2 (1/240 - z2 (1/132 -
+    # z2 691/32760)))))
+    acc = z2 * (-691 / 32760)
+    for c in (1 / 132, -1 / 240, 1 / 252, -1 / 120, 1 / 12):
+        acc += c
+        acc *= z2
+    dig = np.log(x)
+    dig -= acc
+    acc = 0.5 * z
+    dig -= acc
+    # trigamma: z + z2/2 + z z2 (1/6 - z2 (1/30 - z2 (1/42 - z2/30)))
+    acc = z2 * (-1 / 30)
+    for c in (1 / 42, -1 / 30, 1 / 6):
+        acc += c
+        acc *= z2
+    acc *= z
+    acc += z
+    z2 *= 0.5
+    tri = acc
+    tri += z2
+    if small.size:
+        dig.reshape(-1)[small] += ds
+        tri.reshape(-1)[small] += ts
+    return dig, tri
 
 
 def _projgr(x: np.ndarray, g: np.ndarray, lo: float, hi: float) -> np.ndarray:
@@ -205,6 +281,11 @@ def _dcstep(
 
 class _LBFGSB1D:
     """Scipy's L-BFGS-B for one bounded variable per problem, run on many problems at once.
+
+    Used for the genes whose dispersion optimum lies on the flat low end (below
+    ``_ALPHA_FLAT``): there L-BFGS-B stops far from the optimum, where its projected gradient
+    drops below 1e-5, and whether that point is above DESeq2's ``100 * min_disp`` decides
+    whether the gene enters the trend fit and the prior variance; this reproduces where.
 
     ``fg(idx, x)`` must return the objective and its derivative for problems ``idx`` at
     points ``x``. Each round evaluates every unfinished problem once; between rounds each
@@ -508,6 +589,244 @@ def _nb_alpha_fg(
     return nll + reg, alpha * dnb + reg_grad
 
 
+class _AlphaProblem:
+    """pyDESeq2's dispersion objective for a block of genes, in log-dispersion.
+
+    ``f(x) = nb_nll(y, mu, alpha) + 0.5 log det(X^T W X) [Cox-Reid] +
+    (x - log alpha_hat)^2 / (2 prior_disp_var) [prior]`` with ``x = log alpha`` and
+    ``W = mu / (1 + mu alpha)``, exactly as in ``pydeseq2.utils.fit_alpha_mle``, with its first
+    and second derivatives in ``x``. ``Y``, ``MU``: genes x samples.
+    """
+
+    def __init__(
+        self,
+        Y: np.ndarray,
+        MU: np.ndarray,
+        X: np.ndarray,
+        log_alpha_hat: np.ndarray,
+        prior_disp_var: float | None,
+        cr_reg: bool,
+        prior_reg: bool,
+    ) -> None:
+        self.Y, self.MU, self.X = Y, MU, X
+        self.p = X.shape[1]
+        self.XX = _outer_design(X)
+        self.la_hat = log_alpha_hat
+        self.var = prior_disp_var
+        self.cr_reg, self.prior_reg = cr_reg, prior_reg
+        self.lgam_y1 = gammaln(Y + 1)
+        self.ylogmu = Y * np.log(MU)
+
+    def f(self, idx: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """Objective at ``x`` (log-dispersion) for genes ``idx``."""
+        Y, MU = self.Y[idx], self.MU[idx]
+        n = Y.shape[1]
+        alpha = np.exp(x)
+        r = 1.0 / alpha
+        rr = r[:, None]
+        Yr = Y + rr
+        # nb_nll, with pyDESeq2's arithmetic: on flat likelihoods (alpha near 1e-8) its
+        # rounding is of the size of the changes L-BFGS-B's stopping test looks at.
+        logbinom = gammaln(Yr) - self.lgam_y1[idx] - gammaln(rr)
+        f = n * r * np.log(alpha) + (-logbinom + Yr * np.log(rr + MU) - self.ylogmu[idx]).sum(
+            axis=1
+        )
+        if self.cr_reg:
+            W = MU / (1 + MU * alpha[:, None])
+            f = f + 0.5 * np.linalg.slogdet((W @ self.XX).reshape(-1, self.p, self.p))[1]
+        if self.prior_reg:
+            assert self.var is not None
+            f = f + (x - self.la_hat[idx]) ** 2 / (2 * self.var)
+        return np.asarray(f)
+
+    def fgh(
+        self, idx: np.ndarray, x: np.ndarray, want_f: bool | np.ndarray = True
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Objective (NaN where ``want_f`` is false), first and second derivatives at ``x``."""
+        want = np.broadcast_to(np.asarray(want_f, dtype=bool), x.shape)
+        f = np.full(x.shape, np.nan)
+        if want.any():
+            f[want] = self.f(idx[want], x[want])
+        Y, MU = self.Y[idx], self.MU[idx]
+        alpha = np.exp(x)
+        a = alpha[:, None]
+        r = 1.0 / alpha
+        rr = r[:, None]
+        Yr = Y + rr
+        psi_yr, psi1_yr = _psi01(Yr)
+        psi_r, psi1_r = _psi01(r)
+        rm = MU + rr
+        # pyDESeq2's dnb_nll: S = sum psi(r) - psi(y+r) + log(1 + mu alpha) + (y-mu)/(mu+r)
+        S = (psi_r[:, None] - psi_yr + np.log(1 + MU * a) + (Y - MU) / rm).sum(axis=1)
+        g = -r * S  # d nb_nll / d log(alpha) = alpha * dnb_nll
+        # l(r) = -nb_nll; l'(r) = -S; l''(r) = sum psi1(y+r) - psi1(r) + 1/r - 1/(r+mu)
+        # - (mu - y)/(r+mu)^2; d2 nb_nll / dx2 = -r l'(r) - r^2 l''(r).
+        l2 = (psi1_yr - psi1_r[:, None] + 1.0 / rr - 1.0 / rm - (MU - Y) / (rm * rm)).sum(axis=1)
+        h = r * S - r * r * l2
+        if self.cr_reg:
+            p = self.p
+            W = MU / (1 + MU * a)
+            W2 = W * W
+            M = (W @ self.XX).reshape(-1, p, p)
+            A = -(W2 @ self.XX).reshape(-1, p, p)  # dM / d alpha
+            B = 2.0 * ((W2 * W) @ self.XX).reshape(-1, p, p)  # d2M / d alpha2
+            Minv = _safe_inv(M)
+            MA = Minv @ A
+            d1 = 0.5 * np.trace(MA, axis1=1, axis2=2)  # d/d alpha of 0.5 log det M
+            d2 = 0.5 * (np.einsum("gab,gba->g", Minv, B) - np.einsum("gab,gba->g", MA, MA))
+            g = g + d1 * alpha
+            h = h + d1 * alpha + d2 * alpha * alpha
+        if self.prior_reg:
+            assert self.var is not None
+            g = g + (x - self.la_hat[idx]) / self.var
+            h = h + 1.0 / self.var
+        return f, g, h
+
+
+def _newton_alpha(
+    prob: _AlphaProblem, x0: np.ndarray, lo: float, hi: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Minimize ``prob`` over ``[lo, hi]`` (log-dispersion) for every gene at once.
+
+    Projected, safeguarded Newton: the step is ``-g / h`` where the curvature is positive,
+    a unit-scaled gradient step otherwise, at most ``_ALPHA_MAX_STEP`` long, projected onto
+    the bounds and halved until the Armijo condition holds. The start is
+    L-BFGS-B's (``x0`` clipped to the bounds) and so is its first iteration: a gene whose
+    projected gradient is <= ``1e-5`` at the start stays there, and a gene whose first
+    L-BFGS-B step (to ``x0 - g``, step length capped at 1) lowers the objective by less than
+    L-BFGS-B's relative tolerance ``factr * epsmch`` stops after that step. These are the genes
+    whose likelihood is flat around the start (typically a start on the lower bound, a
+    near-Poisson gene), where scipy's ``minimize`` (and R's ``fitDisp``) stop too, far from
+    the optimum. Every other gene continues, far past L-BFGS-B's stopping rules, until a
+    Newton step is below ``_ALPHA_FINAL`` = 3e-5, which is then taken as the last step
+    (quadratic convergence: it lands ~1e-9 from the optimum; the tests check the distance to
+    the optimum scipy approaches), or the gene sits on a bound with the gradient pointing
+    outwards, or its gradient is within its rounding, ``4 eps n r (|log r| + 1)``.
+
+    Returns ``x``, a ``converged`` mask, a ``failed`` mask (line search or iteration limit)
+    and a ``settled`` mask (the genes kept at or next to their start, as L-BFGS-B keeps them).
+    """
+    G = x0.shape[0]
+    n_samples = prob.Y.shape[1]
+    x = np.clip(x0, lo, hi)
+    converged = np.zeros(G, dtype=bool)
+    failed = np.zeros(G, dtype=bool)
+    idx = np.arange(G)
+    f, g, h = prob.fgh(idx, x)
+    bad = ~(np.isfinite(f) & np.isfinite(g))
+    failed[bad] = True
+    start_ok = ~bad & (np.abs(_projgr(x, g, lo, hi)) <= _LBFGSB_PGTOL)
+    converged[start_ok] = True
+    settled = start_ok.copy()
+    keep = ~(bad | start_ok)
+    idx, f, g, h = idx[keep], f[keep], g[keep], h[keep]
+    # L-BFGS-B's first iteration: a line search along -g, step length at most 1 (to x - g).
+    # Where the best decrease it can find there (from the local quadratic model, as f's own
+    # rounding, up to ~1e-5 near alpha = 1e-8, can exceed the change) is below L-BFGS-B's
+    # relative tolerance or below f's rounding (which scipy's line search cannot see
+    # through either), the likelihood is flat around the start (typically a near-Poisson
+    # gene starting on the lower bound): scipy stops after that iteration (relative reduction
+    # test) or fails its line search next to the start. Such genes keep the point scipy keeps:
+    # x - g where that step decreased f as its line search requires, else the start.
+    x0 = x[idx]
+    x1 = np.clip(x0 - g, lo, hi)
+    with np.errstate(all="ignore"):
+        dx = np.abs(x1 - x0)
+        model = np.where(h * dx <= np.abs(g), np.abs(g) * dx - 0.5 * h * dx * dx, g * g / (2 * h))
+        # rounding of nb_nll: its largest terms are ~ n r |log r| each (r = 1 / alpha)
+        noise = 4 * _EPSMCH * n_samples * np.exp(-x0) * (np.abs(x0) + 1)
+        flat = model <= np.maximum(_LBFGSB_TOL * np.maximum(np.abs(f), 1.0), noise)
+    cand = np.flatnonzero(flat)  # usually a handful of genes: evaluate x - g for them only
+    if cand.size:
+        f1 = prob.f(idx[cand], x1[cand])
+        decrease = np.isfinite(f1) & (f1 <= f[cand] + _LS_FTOL * g[cand] * (x1[cand] - x0[cand]))
+        x[idx[cand]] = np.where(decrease, x1[cand], x0[cand])
+        converged[idx[cand]] = True
+        settled[idx[cand]] = True
+    idx, f, g, h = idx[~flat], f[~flat], g[~flat], h[~flat]
+    for _ in range(_ALPHA_MAXITER):
+        if idx.size == 0:
+            break
+        xa = x[idx]
+        with np.errstate(all="ignore"):
+            newton = (h > 0) & np.isfinite(h)
+            step = np.where(newton, -g / h, -np.sign(g))
+            step = np.clip(step, -_ALPHA_MAX_STEP, _ALPHA_MAX_STEP)
+        at_bound = ((xa <= lo) & (g > 0)) | ((xa >= hi) & (g < 0))
+        xn = np.clip(xa + step, lo, hi)
+        # Converged: a Newton step below _ALPHA_FINAL is taken without evaluating its end
+        # point, since Newton converges quadratically (the next step would be ~ step^2, below
+        # _ALPHA_XTOL); or a gradient within its own rounding (~ n r |log r| eps: near the
+        # lower bound the steps never get that small).
+        g_noise = 4 * _EPSMCH * n_samples * np.exp(-xa) * (np.abs(xa) + 1)
+        done = at_bound | (newton & ((np.abs(xn - xa) < _ALPHA_FINAL) | (np.abs(g) <= g_noise)))
+        converged[idx[done]] = True
+        x[idx[done & ~at_bound]] = xn[done & ~at_bound]
+        go = ~done
+        idx, xa, step, f, g, h = idx[go], xa[go], step[go], f[go], g[go], h[go]
+        if idx.size == 0:
+            break
+        t = np.ones(idx.size)
+        xn = np.clip(xa + step, lo, hi)
+        # Close to the optimum the decrease of f (step^2 h / 2) is below its rounding: take
+        # short Newton steps without the Armijo test (the quadratic model is exact there),
+        # and without computing f.
+        short = (h > 0) & (np.abs(step) < _ALPHA_SHORT)
+        fn, gn, hn = prob.fgh(idx, xn, want_f=~short)
+        take = short & np.isfinite(gn) & np.isfinite(hn)
+        for _ls in range(_ALPHA_MAXLS):
+            with np.errstate(invalid="ignore"):
+                ok = take | (np.isfinite(fn) & (fn <= f + 1e-4 * g * (xn - xa)))
+            redo = np.flatnonzero(~ok)
+            if redo.size == 0:
+                break
+            t[redo] *= 0.5
+            xr = np.clip(xa[redo] + t[redo] * step[redo], lo, hi)
+            fr, gr, hr = prob.fgh(idx[redo], xr)
+            xn[redo], fn[redo], gn[redo], hn[redo] = xr, fr, gr, hr
+        with np.errstate(invalid="ignore"):
+            ok = take | (np.isfinite(fn) & (fn <= f + 1e-4 * g * (xn - xa)))
+        # No decrease found, even for a step within rounding of the start: converged there.
+        stuck = np.abs(xn - xa) < _ALPHA_XTOL
+        converged[idx[stuck]] = True
+        failed[idx[~ok & ~stuck]] = True
+        go = ok & ~stuck
+        x[idx[go]] = xn[go]
+        idx, f, g, h = idx[go], fn[go], gn[go], hn[go]
+        # f is needed again only if a long step follows a short one (rare)
+        need = ~np.isfinite(f) & ~((h > 0) & (np.abs(g) < _ALPHA_SHORT * h))
+        if need.any():
+            f[need] = prob.f(idx[need], x[idx[need]])
+    failed[idx] = True  # iteration limit
+    return x, converged & ~failed, failed, settled
+
+
+def _alpha_fallback(
+    y: np.ndarray,
+    X: np.ndarray,
+    mu: np.ndarray,
+    alpha_hat: float,
+    min_disp: float,
+    max_disp: float,
+    prior_disp_var: float | None,
+    cr_reg: bool,
+    prior_reg: bool,
+    optimizer: Literal["BFGS", "L-BFGS-B"],
+) -> tuple[float, bool]:
+    """``pydeseq2.utils.fit_alpha_mle`` for one gene, with the prior kept in the grid search.
+
+    pyDESeq2 0.5's ``fit_alpha_mle`` calls ``grid_fit_alpha`` without the prior when
+    L-BFGS-B fails, so a failed MAP fit returns the gene-wise (prior-free) estimate. R's
+    ``fitDispGridWrapper`` keeps the prior (``usePrior = TRUE``); so does this fallback.
+    """
+    kw = {"min_disp": min_disp, "max_disp": max_disp, "prior_disp_var": prior_disp_var,
+          "cr_reg": cr_reg, "prior_reg": prior_reg}  # fmt: skip
+    alpha, ok = pd_utils.fit_alpha_mle(y, X, mu, alpha_hat, optimizer=optimizer, **kw)
+    if not ok and prior_reg:
+        alpha = float(np.exp(grid_fit_alpha(y, X, mu, alpha_hat, **kw)))
+    return float(alpha), bool(ok)
+
+
 class BatchedInference(DefaultInference):
     """pyDESeq2 ``Inference`` with every per-gene fit vectorized across genes.
 
@@ -711,8 +1030,6 @@ class BatchedInference(DefaultInference):
             )  # fmt: skip
         X = np.asarray(design_matrix, dtype=float)
         n, G = counts.shape
-        p = X.shape[1]
-        XX = _outer_design(X)
         alpha_hat = np.asarray(alpha_hat, dtype=float)
         lo, hi = float(np.log(min_disp)), float(np.log(max_disp))
         disp_out = np.empty(G)
@@ -721,23 +1038,31 @@ class BatchedInference(DefaultInference):
         def block(b: slice) -> None:
             Y = np.ascontiguousarray(counts[:, b].T, dtype=float)
             MU = np.ascontiguousarray(np.asarray(mu[:, b], dtype=float).T)
-            lgam_y1 = gammaln(Y + 1)
             la_hat = np.log(alpha_hat[b])
-
-            def fg(idx: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-                return _nb_alpha_fg(
-                    Y[idx], MU[idx], lgam_y1[idx], XX, p, x, la_hat[idx],
-                    prior_disp_var, cr_reg, prior_reg,
-                )  # fmt: skip
-
+            prob = _AlphaProblem(Y, MU, X, la_hat, prior_disp_var, cr_reg, prior_reg)
             with np.errstate(all="ignore"):
-                x, conv, fb = _LBFGSB1D(fg, la_hat.copy(), lo, hi).run()
+                x, conv, fb, settled = _newton_alpha(prob, la_hat.copy(), lo, hi)
+                # optimum on the flat low end (or Newton failed): L-BFGS-B's own path
+                low = np.flatnonzero(~settled & (fb | (x < np.log(_ALPHA_FLAT))))
+                fb[:] = False
+                if low.size:
+                    lgam_y1 = prob.lgam_y1
+                    XX = prob.XX
+
+                    def fg(idx: np.ndarray, xx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                        sel = low[idx]
+                        return _nb_alpha_fg(
+                            Y[sel], MU[sel], lgam_y1[sel], XX, X.shape[1], xx, la_hat[sel],
+                            prior_disp_var, cr_reg, prior_reg,
+                        )  # fmt: skip
+
+                    xl, cl, fl = _LBFGSB1D(fg, la_hat[low].copy(), lo, hi).run()
+                    x[low], conv[low], fb[low] = xl, cl, fl
             out = np.exp(x)
             for g in np.flatnonzero(fb):
-                out[g], conv[g] = pd_utils.fit_alpha_mle(
-                    counts=Y[g], design_matrix=X, mu=MU[g], alpha_hat=alpha_hat[b][g],
-                    min_disp=min_disp, max_disp=max_disp, prior_disp_var=prior_disp_var,
-                    cr_reg=cr_reg, prior_reg=prior_reg, optimizer=optimizer,
+                out[g], conv[g] = _alpha_fallback(
+                    Y[g], X, MU[g], float(alpha_hat[b][g]), min_disp, max_disp,
+                    prior_disp_var, cr_reg, prior_reg, optimizer,
                 )  # fmt: skip
             if fb.any():
                 logger.debug("alpha_mle: %d gene(s) solved by pyDESeq2's scipy path", fb.sum())
@@ -916,16 +1241,22 @@ def _shrink_fgh(
     sz = size[:, None]
     xbeta = beta @ X.T
     prior = ((beta * no_shrink) ** 2 / (2 * s0**2)).sum(axis=1) + np.log1p((beta[:, k] / s1) ** 2)
-    nll = (Y * xbeta - (Y + sz) * np.logaddexp(xbeta + offset, np.log(sz))).sum(axis=1)
+    # one exp and one log per entry: log(size + e) = logaddexp(xbeta + offset, log size),
+    # q = e / (size + e) = 1 / (1 + size exp(-xbeta - offset)) (inf / NaN only for
+    # xbeta + offset > 709, a trial point that the line search then rejects)
+    e = np.exp(xbeta + offset)
+    se = sz + e
+    q = e / se
+    Ysz = Y + sz
+    nll = (Y * xbeta - Ysz * np.log(se)).sum(axis=1)
     f = prior - nll
     bk = beta[:, k : k + 1]
     d_neg_prior = beta * no_shrink / s0**2 + 2 * beta * shrink / (s1**2 + bk**2)
-    e = np.exp(xbeta + offset)
-    d_nll = (Y - (Y + sz) / (1 + sz * np.exp(-xbeta - offset))) @ X
+    d_nll = (Y - Ysz * q) @ X
     grad = d_neg_prior - d_nll
     if not want_hess:
         return f, grad, None
-    frac = (Y + sz) * sz * e / (sz + e) ** 2
+    frac = Ysz * q * (sz / se)  # (Y + size) size e / (size + e)^2
     Hm = (frac @ _outer_design(X)).reshape(-1, p, p)
     h22 = 2 * (s1**2 - bk[:, 0] ** 2) / (s1**2 + bk[:, 0] ** 2) ** 2
     diag = no_shrink[None, :] / s0**2 + shrink[None, :] * h22[:, None]
@@ -967,11 +1298,12 @@ def _newton_map(
     s1: float,
     k: int,
     maxiter: int = 100,
+    xtol: float = 1e-10,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Damped Newton on the apeGLM MAP objective from ``beta`` (genes x coefs).
 
     Newton steps on the exact Hessian (shifted to positive definite where the Cauchy prior
-    makes it indefinite), Armijo backtracking, stop when the step is below ``1e-10`` in every
+    makes it indefinite), Armijo backtracking, stop when the step is below ``xtol`` in every
     coordinate. Returns ``beta``, the objective and a converged mask.
     """
     G = Y.shape[0]
@@ -992,7 +1324,7 @@ def _newton_map(
         shift = np.where(np.isfinite(shift), shift, 0.0)
         step = -np.linalg.solve(Hm + shift[:, None, None] * eye, grad[..., None])[..., 0]
         smax = np.abs(step).max(axis=1)
-        small = (smax < 1e-10) & (shift == 0)
+        small = (smax < xtol) & (shift == 0)
         tiny = (smax < 1e-6) & (shift == 0)
         slope = (grad * step).sum(axis=1)
         t = np.ones(act.size)
@@ -1047,7 +1379,8 @@ def _shrink_block(
         near = np.flatnonzero(np.abs(beta[:, k]) < 10 * s1)
         if near.size:
             args = (X, Y[near], size[near], offset, s0)
-            free, _, _ = _newton_map(init[near], *args, 1e6, k)
+            # only a starting point: a loose solve is enough
+            free, _, _ = _newton_map(init[near], *args, 1e6, k, maxiter=30, xtol=1e-3)
             b2, f2, c2 = _newton_map(free, *args, s1, k)
             better = c2 & (f2 < f[near])
             idx = near[better]

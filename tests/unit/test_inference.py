@@ -4,15 +4,23 @@ Reference behaviour is pyDESeq2's own ``DefaultInference`` / per-gene utilities 
 never hard-coded) and R DESeq2 1.34 outputs shipped by PyDESeq2 (tests/data/pydeseq2).
 
 Tolerances, and why:
-- ``alpha_mle`` reproduces scipy's L-BFGS-B path step for step, so dispersions agree with
-  DefaultInference to floating-point rounding (checked at 1e-10 relative; observed ~1e-14) on
-  PyDESeq2's data and the random unit problems. On a few genes of other matrices (5 of 150 in
-  the edge-case matrix) scipy resets its L-BFGS memory at a point where the 1-D re-implementation
-  keeps its curvature estimate; both searches then stop at points that pass L-BFGS-B's own
-  convergence test (projected gradient <= 1e-5 in log-dispersion), a few 1e-5 apart relative.
-  Through the trend curve this moves final dispersions, LFCs, SEs and statistics by < 1e-6
-  relative and p-values by < 1e-5 relative; the significant sets stay identical.
-- ``irls`` runs the same iterations with the same stopping rule: LFCs to 1e-10 relative.
+- ``alpha_mle`` minimizes pyDESeq2's own objective (NB likelihood, Cox-Reid, prior) by Newton's
+  method to a step below 1e-9 in log-dispersion; DefaultInference's L-BFGS-B stops earlier,
+  where its projected gradient is <= 1e-5 or f decreased by <= 2.2e-9 relative. So the two
+  agree to L-BFGS-B's own tolerance, not to rounding, and the method test checks exactly
+  that: ours is never the worse optimum, and the distance between the two points equals
+  |gradient at scipy's point| / curvature (the residual scipy stopped with; Taylor, 10 %
+  margin). Exceptions, by design: genes whose optimum is on the flat low end (< 1e-4), where
+  L-BFGS-B stops wherever its gradient drops below 1e-5: the engine runs L-BFGS-B's own path
+  there (a vectorized re-implementation), so both land on the same side of DESeq2's
+  100 * min_disp gene selection; and genes whose likelihood is flat at the start (both stay
+  there, as L-BFGS-B's first iteration does).
+  End to end on PyDESeq2's data this leaves dispersions, log2FC, lfcSE and Wald statistics
+  within 1e-6 relative (observed <= 9.3e-7), p-values within 1e-5 relative; on the edge-case
+  and Poisson matrices (flatter likelihoods, so L-BFGS-B stops further from the optimum)
+  dispersions within 5e-4, LFC / SE / stat within 2e-5; significant sets identical.
+- ``irls`` runs the same iterations with the same stopping rule: LFCs to 1e-10 relative given
+  the same dispersions.
 - ``wald_test`` is closed form: 1e-10 relative.
 - ``lfc_shrink_nbinom_glm``: DefaultInference's L-BFGS-B stops at ``ftol = 1e-8`` relative
   reduction of the scaled objective, our Newton solve converges to ~1e-10 in every coefficient.
@@ -37,7 +45,13 @@ from pydeseq2.default_inference import DefaultInference  # noqa: E402
 from pydeseq2.ds import DeseqStats  # noqa: E402
 
 from redoxseq.errors import ConfigError  # noqa: E402
-from redoxseq.inference import BatchedInference, get_inference  # noqa: E402
+from redoxseq.inference import (  # noqa: E402
+    BatchedInference,
+    _alpha_fallback,
+    _AlphaProblem,
+    _psi01,
+    get_inference,
+)
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "pydeseq2"
 RTOL = 1e-10
@@ -93,11 +107,14 @@ def fitted(request, synthetic):
 # end to end on PyDESeq2's test data
 # ------------------------------------------------------------------------------------------
 def test_end_to_end_matches_default_inference(fitted):
+    # Within L-BFGS-B's own tolerance (module docstring), not rounding.
     _, d_def, r_def, d_bat, r_bat = fitted
     for col in ["genewise_dispersions", "fitted_dispersions", "MAP_dispersions", "dispersions"]:
-        assert _maxrel(d_bat.var[col], d_def.var[col]) < RTOL, col
-    for col in ["log2FoldChange", "lfcSE", "stat", "pvalue", "padj"]:
-        assert _maxrel(r_bat[col], r_def[col]) < RTOL, col
+        assert _maxrel(d_bat.var[col], d_def.var[col]) < 1e-6, col
+    for col in ["log2FoldChange", "lfcSE", "stat"]:
+        assert _maxrel(r_bat[col], r_def[col]) < 1e-6, col
+    for col in ["pvalue", "padj"]:
+        assert _maxrel(r_bat[col], r_def[col]) < 1e-5, col
     sig_b = set(r_bat.index[r_bat["padj"] < 0.05])
     sig_d = set(r_def.index[r_def["padj"] < 0.05])
     assert sig_b == sig_d and len(sig_b) > 0
@@ -121,13 +138,26 @@ def test_at_least_as_close_to_r_as_default(fitted):
     r_disp = pd.read_csv(DATA / name / "r_test_dispersions.csv", index_col=0)["x"]
     r_sf = pd.read_csv(DATA / name / "r_test_size_factors.csv", index_col=0)["x"]
     assert _maxrel(d_bat.obs["size_factors"], r_sf.loc[d_bat.obs_names]) < 1e-6
+    # Largest error vs R: no larger than DefaultInference's, up to the two engines' own
+    # agreement (1e-6 relative of the values, test above).
     for col in ["log2FoldChange", "lfcSE", "stat", "padj"]:
         err_b = np.nanmax(np.abs(r_bat[col] - r_res[col]))
         err_d = np.nanmax(np.abs(r_def[col] - r_res[col]))
-        assert err_b <= err_d * (1 + 1e-6) + 1e-12, col
+        assert err_b <= err_d + 1e-6 * np.nanmax(np.abs(r_res[col])), col
     err_b = np.nanmax(np.abs(d_bat.var["dispersions"] - r_disp))
     err_d = np.nanmax(np.abs(d_def.var["dispersions"] - r_disp))
-    assert err_b <= err_d * (1 + 1e-6) + 1e-12
+    assert err_b <= err_d + 1e-6 * np.nanmax(np.abs(r_disp))
+    # The parity figures of the issue: at least DefaultInference's (to 1e-9, their rounding).
+    ok = r_res["log2FoldChange"].notna()
+    for res in (r_bat, r_def):
+        assert res["log2FoldChange"][ok].notna().all()
+    r_b = np.corrcoef(r_bat["log2FoldChange"][ok], r_res["log2FoldChange"][ok])[0, 1]
+    r_d = np.corrcoef(r_def["log2FoldChange"][ok], r_res["log2FoldChange"][ok])[0, 1]
+    assert r_b >= r_d - 1e-9
+    okp = r_res["padj"].notna() & r_bat["padj"].notna() & r_def["padj"].notna()
+    rho_b = r_bat["padj"][okp].rank().corr(r_res["padj"][okp].rank())
+    rho_d = r_def["padj"][okp].rank().corr(r_res["padj"][okp].rank())
+    assert rho_b >= rho_d - 1e-9
     # The parity figures of the issue, on this data set.
     ok = r_bat["log2FoldChange"].notna() & r_res["log2FoldChange"].notna()
     assert np.corrcoef(r_bat["log2FoldChange"][ok], r_res["log2FoldChange"][ok])[0, 1] >= 0.999
@@ -176,16 +206,14 @@ def test_edge_cases_match_default_inference():
     assert d_bat.var["refitted"].sum() > 0  # Cook's refit path taken
     assert (d_bat.var["refitted"] == d_def.var["refitted"]).all()
     assert not d_bat.var.loc["g0", "non_zero"]
-    gw_b, gw_d = d_bat.var["genewise_dispersions"], d_def.var["genewise_dispersions"]
-    same = np.isclose(gw_b, gw_d, rtol=RTOL, atol=0) | (gw_b.isna() & gw_d.isna())
-    assert same.mean() >= 0.95  # the rest: L-BFGS-B memory resets, see module docstring
-    assert _maxrel(gw_b, gw_d) < 1e-4
-    for col in ["MAP_dispersions", "dispersions"]:
-        assert _maxrel(d_bat.var[col], d_def.var[col]) < 1e-6, col
+    # Flatter likelihoods than PyDESeq2's data: L-BFGS-B stops further from the optimum
+    # (module docstring); observed 3.8e-5 (gene-wise), 1.7e-6 (final), 6e-7 (LFC, SE, stat).
+    for col in ["genewise_dispersions", "MAP_dispersions", "dispersions"]:
+        assert _maxrel(d_bat.var[col], d_def.var[col]) < 5e-4, col
     for col in ["log2FoldChange", "lfcSE", "stat"]:
-        assert _maxrel(r_bat[col], r_def[col]) < 1e-6, col
+        assert _maxrel(r_bat[col], r_def[col]) < 2e-5, col
     for col in ["pvalue", "padj"]:
-        assert _maxrel(r_bat[col], r_def[col]) < 1e-5, col
+        assert _maxrel(r_bat[col], r_def[col]) < 1e-4, col
     assert set(r_bat.index[r_bat["padj"] < 0.05]) == set(r_def.index[r_def["padj"] < 0.05])
     # Bimodal apeGLM posteriors (tiny prior scale): the two optimizers may settle in different
     # modes for a gene or two (unit test: ours never has the worse objective on random genes).
@@ -209,10 +237,14 @@ def test_mean_trend_fallback_matches_default():
     d_def, r_def = _run(counts, meta, "~condition", DefaultInference(n_cpus=1), **kw)
     d_bat, r_bat = _run(counts, meta, "~condition", BatchedInference(n_cpus=1), **kw)
     assert d_bat.uns["disp_function_type"] == d_def.uns["disp_function_type"]
+    # Near-Poisson genes: flat likelihoods, L-BFGS-B's tolerance is wide (module docstring);
+    # observed 3.9e-4 (gene-wise), 4.3e-5 (final), 8e-6 (LFC, SE), 2e-5 (p-values).
     for col in ["genewise_dispersions", "fitted_dispersions", "dispersions"]:
-        assert _maxrel(d_bat.var[col], d_def.var[col]) < 1e-8, col
-    for col in ["log2FoldChange", "lfcSE", "pvalue"]:
-        assert _maxrel(r_bat[col], r_def[col]) < 1e-8, col
+        assert _maxrel(d_bat.var[col], d_def.var[col]) < 5e-4, col
+    for col in ["log2FoldChange", "lfcSE"]:
+        assert _maxrel(r_bat[col], r_def[col]) < 2e-5, col
+    assert _maxrel(r_bat["pvalue"], r_def["pvalue"]) < 1e-4
+    assert set(r_bat.index[r_bat["padj"] < 0.05]) == set(r_def.index[r_def["padj"] < 0.05])
 
 
 # ------------------------------------------------------------------------------------------
@@ -255,15 +287,21 @@ def test_irls_matches_including_fallback(problem):
         assert conv[i] == c
 
 
-@pytest.mark.parametrize("prior", [False, True])
-def test_alpha_mle_matches_scipy_lbfgsb(problem, prior):
+def _alpha_problem(problem, prior: bool, seed: int):
     X, sf, counts, disp = problem
     mu = BatchedInference().lin_reg_mu(counts, sf, X, 0.5)
-    rng = np.random.default_rng(5)
+    rng = np.random.default_rng(seed)
     alpha_hat = disp * np.exp(rng.normal(0, 1, disp.size))
     alpha_hat[:3] = [1e-8, 20.0, 1e-3]  # at / beyond the bounds, flat start
     kw = {"min_disp": 1e-8, "max_disp": 10.0, "prior_disp_var": 0.7 if prior else None,
           "cr_reg": True, "prior_reg": prior}  # fmt: skip
+    return X, counts, mu, alpha_hat, kw
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+@pytest.mark.parametrize("prior", [False, True])
+def test_alpha_mle_reaches_the_optimum_scipy_approaches(problem, prior, seed):
+    X, counts, mu, alpha_hat, kw = _alpha_problem(problem, prior, seed)
     got, conv = BatchedInference(chunk_elements=300).alpha_mle(counts, X, mu, alpha_hat, **kw)
     ref = np.array(
         [
@@ -271,12 +309,104 @@ def test_alpha_mle_matches_scipy_lbfgsb(problem, prior):
             for i in range(counts.shape[1])
         ]
     )
-    # Same path as scipy except where scipy resets its L-BFGS memory (module docstring); these
-    # random starts are far from the optimum and include flat likelihoods near both bounds,
-    # where L-BFGS-B's stopping rule leaves up to ~1.5e-3 relative slack (observed).
-    assert np.isclose(got, ref[:, 0], rtol=RTOL, atol=0).mean() >= 0.8
-    np.testing.assert_allclose(got, ref[:, 0], rtol=3e-3)
     assert (conv == ref[:, 1].astype(bool)).all()
+    prob = _AlphaProblem(
+        counts.T.copy(), mu.T.copy(), X, np.log(alpha_hat), kw["prior_disp_var"], True, prior
+    )
+    genes = np.arange(counts.shape[1])
+    f_o, _, h_o = prob.fgh(genes, np.log(got))
+    f_s, g_s, _ = prob.fgh(genes, np.log(ref[:, 0]))
+    plateau = (got < 1e-4) & (ref[:, 0] < 1e-4)  # flat likelihood at the lower bound
+    # ours is never the worse optimum ...
+    assert (f_o[~plateau] <= f_s[~plateau] + 1e-10 * np.abs(f_s[~plateau])).all()
+    # ... and it sits where scipy's residual gradient points: |dx| = |g_scipy| / curvature.
+    dx = np.abs(np.log(got) - np.log(ref[:, 0]))
+    assert (dx[~plateau] <= 1.1 * np.abs(g_s[~plateau]) / h_o[~plateau] + 1e-9).all()
+    # (scipy's stopping rule leaves up to 1.5 % relative here: flat likelihoods, random starts)
+    # On the flat low end both follow L-BFGS-B's path, so they agree on which genes are above
+    # DESeq2's 100 * min_disp (the trend-fit and prior-variance gene selection).
+    assert (np.abs(got - ref[:, 0])[plateau] < 1e-4).all()
+    assert ((got >= 1e-6) == (ref[:, 0] >= 1e-6)).all()
+    low = (ref[:, 0] > 1e-7) & (ref[:, 0] < 1e-4)
+    assert low.any() or prior  # (the prior keeps MAP estimates off the low end)
+    np.testing.assert_allclose(got[low], ref[low, 0], rtol=1e-2)
+
+
+def test_alpha_mle_keeps_flat_starts_where_scipy_stops(problem):
+    # Near-Poisson genes started on the lower bound: L-BFGS-B's first step cannot lower f
+    # by its relative tolerance, so scipy stops there; so does BatchedInference.
+    X, counts, mu, _, kw = _alpha_problem(problem, False, 5)
+    start = np.full(counts.shape[1], 1e-8)
+    got, conv = BatchedInference().alpha_mle(counts, X, mu, start, **kw)
+    ref = np.array(
+        [pd_utils.fit_alpha_mle(counts[:, i], X, mu[:, i], 1e-8, **kw)[0] for i in range(8)]
+    )
+    stuck = ref < 1e-6
+    assert stuck.any()
+    assert (got[:8][stuck] < 1e-6).all() and conv[:8].all()
+
+
+def test_alpha_objective_and_derivatives(problem):
+    X, counts, mu, alpha_hat, _ = _alpha_problem(problem, True, 5)
+    prob = _AlphaProblem(counts.T.copy(), mu.T.copy(), X, np.log(alpha_hat), 0.7, True, True)
+    genes = np.arange(counts.shape[1])
+    x = np.log(alpha_hat) + np.random.default_rng(1).normal(0, 1, genes.size)
+    # (below ~1e-4 the derivatives' rounding, ~1e-16 / alpha, spoils finite differences)
+    x = np.clip(x, np.log(1e-4), np.log(10))
+    f, g, h = prob.fgh(genes, x)
+    for i in (3, 40, 77):  # pyDESeq2's own loss, as in fit_alpha_mle
+        a = np.exp(x[i])
+        w = mu[:, i] / (1 + mu[:, i] * a)
+        ref = (
+            pd_utils.nb_nll(counts[:, i], mu[:, i], a)
+            + 0.5 * np.linalg.slogdet((X.T * w) @ X)[1]
+            + (x[i] - np.log(alpha_hat[i])) ** 2 / 1.4
+        )
+        assert f[i] == pytest.approx(ref, rel=1e-12)
+    e = 1e-5
+    fp, gp, _ = prob.fgh(genes, x + e)
+    fm, gm, _ = prob.fgh(genes, x - e)
+    np.testing.assert_allclose(g, (fp - fm) / (2 * e), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(h, (gp - gm) / (2 * e), rtol=1e-5, atol=1e-6)
+
+
+def test_psi01_matches_scipy():
+    from scipy.special import digamma, polygamma
+
+    x = np.concatenate([np.logspace(-9, 9, 4001), np.arange(1, 300) + 0.5, np.arange(1, 55)])
+    d, t = _psi01(x.reshape(-1, 7)[:, ::-1])  # any shape, any layout
+    d, t = d[:, ::-1].ravel(), t[:, ::-1].ravel()
+    ref_d = digamma(x)
+    assert np.max(np.abs(d - ref_d) / np.maximum(1.0, np.abs(ref_d))) < 1e-14
+    np.testing.assert_allclose(t, polygamma(1, x), rtol=1e-10)  # curvature only (docstring)
+
+
+def test_map_fallback_keeps_the_prior(monkeypatch):
+    # When L-BFGS-B fails on a MAP fit, pyDESeq2 0.5 grid-searches without the prior and
+    # returns the gene-wise estimate; R (fitDispGridWrapper, usePrior = TRUE) and this engine
+    # keep the prior. Here scipy is made to fail on a gene with gene-wise 0.0065, trend 0.05.
+    rng = np.random.default_rng(0)
+    X = np.column_stack([np.ones(12), np.repeat([0.0, 1.0], 6)])
+    mu = np.repeat([3000.0, 5000.0], 6)
+    size = 1 / 0.0065
+    y = rng.negative_binomial(size, size / (size + mu)).astype(float)
+    kw = {"min_disp": 1e-8, "max_disp": 10.0, "prior_disp_var": 0.25, "cr_reg": True,
+          "prior_reg": True}  # fmt: skip
+    ours, _ = BatchedInference().alpha_mle(y[:, None], X, mu[:, None], np.array([0.05]), **kw)
+
+    class Failed:
+        success = False
+        x = np.array([np.log(0.05)])
+
+    monkeypatch.setattr(pd_utils, "minimize", lambda *a, **k: Failed())
+    pydeseq2_value, ok = pd_utils.fit_alpha_mle(y, X, mu, 0.05, **kw)
+    free, _ = pd_utils.fit_alpha_mle(y, X, mu, 0.05, **{**kw, "prior_reg": False})
+    fallback, ok2 = _alpha_fallback(y, X, mu, 0.05, optimizer="L-BFGS-B", **kw)
+    assert not ok and not ok2
+    assert pydeseq2_value == pytest.approx(free, rel=1e-12)  # the prior is lost
+    # the grid step is (log 1e9) / 99 / 99 * 2 = 4e-3 in log-dispersion
+    assert np.log(fallback) == pytest.approx(np.log(ours[0]), abs=5e-3)
+    assert abs(np.log(pydeseq2_value) - np.log(ours[0])) > 0.3
 
 
 @pytest.mark.parametrize("alt", [None, "greater", "less", "greaterAbs", "lessAbs"])

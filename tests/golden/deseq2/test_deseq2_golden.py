@@ -27,11 +27,9 @@ DATA = REPO / "tests" / "data" / "counts"
 ENGINE = "batched"  # the pipeline default (deseq2.inference)
 BORDERLINE = (0.04, 0.0625)  # both padj within this band of the 0.05 cutoff
 #: genes one side calls and the other does not, beyond borderline padj, with the reason
-EXPLAINED = {
-    # batched engine only: its MAP dispersion for this high-count gene (gene-wise 0.0065, trend
-    # 0.05) stays at the gene-wise value (0.0065) where R and pyDESeq2's default engine give
-    # 0.0237; the smaller SE makes it significant. Reported to the inference engine's owner.
-    ("interaction_sim", "G00976"): "batched engine MAP dispersion",
+EXPLAINED: dict[tuple[str, str], str] = {
+    # (interaction_sim G00976, a batched-engine MAP dispersion stuck at the gene-wise value, was
+    # listed here until redoxseq/inference.py kept the prior in its fallback; README.)
 }
 
 FIXTURES: dict[str, dict[str, Any]] = {
