@@ -19,6 +19,7 @@ from redoxseq.counting import (
     _fast_available,
     count_bam,
 )
+from tests.golden.counting.featurecounts_options import apply_option
 
 HERE = Path(__file__).parent
 FUZZ = HERE / "fuzz"
@@ -47,35 +48,11 @@ def options_from_featurecounts(args: str, paired: bool) -> tuple[CountOptions, s
     strand = "none"
     i = 0
     while i < len(words):
-        w = words[i]
-        if w == "-s":
-            strand = {"0": "none", "1": "forward", "2": "reverse"}[words[i + 1]]
-            i += 1
-        elif w == "-Q":
-            kw["min_mapq"] = int(words[i + 1])
-            i += 1
-        elif w == "--minOverlap":
-            kw["min_overlap"] = int(words[i + 1])
-            i += 1
-        elif w == "--largestOverlap":
-            kw["multi_overlap"] = "largest"
-        elif w == "-O":
-            kw["multi_overlap"] = "all"
-        elif w == "-M":
-            kw.setdefault("multimapping", "all")
-        elif w == "--fraction":
-            kw["multimapping"] = "fraction"
-        elif w == "--primary":
-            kw["primary_only"] = True
-        elif w == "--ignoreDup":
-            kw["ignore_duplicates"] = True
-        elif w == "-B":
-            kw["require_both_mapped"] = True
-        elif w == "-C":
-            kw["skip_chimeric"] = True
-        else:
-            raise ValueError(w)
-        i += 1
+        applied = apply_option(words, i, kw)
+        if applied is None:
+            raise ValueError(f"unknown featureCounts option {words[i]}")
+        i, mode = applied
+        strand = mode or strand
     return CountOptions(**kw), strand  # type: ignore[arg-type]
 
 

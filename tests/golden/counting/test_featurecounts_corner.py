@@ -15,6 +15,7 @@ import pytest
 
 from redoxseq.annotation import build_gene_index
 from redoxseq.counting import MODES, CountOptions, _fast_available, count_bam, read_alias_file
+from tests.golden.counting.featurecounts_options import apply_option
 
 DATA = Path(__file__).parents[2] / "data" / "reads" / "featurecounts_corner"
 UNSUPPORTED = {
@@ -63,6 +64,11 @@ def _options(params: str, anno: str) -> tuple[CountOptions, str, str | None]:
         w = words[i]
         if w in UNSUPPORTED:
             return CountOptions(), strand, UNSUPPORTED[w]
+        applied = apply_option(words, i, kw)
+        if applied is not None:
+            i, mode = applied
+            strand = mode or strand
+            continue
         if w == "-p":
             kw["paired"] = "yes"
         elif w in ("--countReadPairs", "--donotsort"):
@@ -72,31 +78,6 @@ def _options(params: str, anno: str) -> tuple[CountOptions, str, str | None]:
         elif w == "-A":
             kw["chrom_aliases"] = read_alias_file(DATA / Path(words[i + 1]).name)
             i += 1
-        elif w == "-s":
-            strand = MODES[int(words[i + 1])]
-            i += 1
-        elif w == "-Q":
-            kw["min_mapq"] = int(words[i + 1])
-            i += 1
-        elif w == "--minOverlap":
-            kw["min_overlap"] = int(words[i + 1])
-            i += 1
-        elif w == "--largestOverlap":
-            kw["multi_overlap"] = "largest"
-        elif w == "-O":
-            kw["multi_overlap"] = "all"
-        elif w == "-M":
-            kw.setdefault("multimapping", "all")
-        elif w == "--fraction":
-            kw["multimapping"] = "fraction"
-        elif w == "--primary":
-            kw["primary_only"] = True
-        elif w == "--ignoreDup":
-            kw["ignore_duplicates"] = True
-        elif w == "-B":
-            kw["require_both_mapped"] = True
-        elif w == "-C":
-            kw["skip_chimeric"] = True
         else:
             raise ValueError(f"unknown featureCounts option {w}")
         i += 1
