@@ -639,35 +639,9 @@ def count_pass_python(
     still ahead in a coordinate-sorted file.
     """
     counter = _Counter(index, options, contig_of_tid, paired)
-    if not paired:
-        for read in _iter_reads(handle, None):
-            counter.fragment(_rec(read), None)
-        return counter.result
-    pending: dict[tuple[Any, ...], _Rec] = {}
-    for read in _iter_reads(handle, None):
-        flag = read.flag
-        if not flag & F_PAIRED:
-            counter.fragment(_rec(read), None)
-            continue
-        rec = _rec(read)
-        if flag & F_SUPP:
-            # supplementary pieces never pair; never counted (see module doc)
-            counter.fragment(rec, None)
-            continue
-        key = _pair_key(read)
-        mate = pending.pop(key, None)
-        if mate is None:
-            pending[key] = rec
-            continue
-        if flag & F_READ2:
-            counter.fragment(mate, rec)
-        else:
-            counter.fragment(rec, mate)
-    for rec in pending.values():
-        if rec.flag & F_READ2:
-            counter.fragment(None, rec)
-        else:
-            counter.fragment(rec, None)
+    for first, second in _fragments(handle, paired, unpaired_flags=F_SUPP):
+        # supplementary pieces never pair and are never counted (see module doc)
+        counter.fragment(first, second)
     return counter.result
 
 
@@ -837,30 +811,43 @@ def count_bam(
 
 
 def _run_htseq(handle: Any, counter: _HtseqCounter, paired: bool) -> UnitCounts:
+    for first, second in _fragments(handle, paired, unpaired_flags=F_SECONDARY | F_SUPP):
+        counter.fragment(first, second)
+    return counter.result
+
+
+def _fragments(
+    handle: Any, paired: bool, *, unpaired_flags: int
+) -> Iterator[tuple[_Rec | None, _Rec | None]]:
+    """Yield (read 1, read 2) of every fragment of ``handle``, in one pass.
+
+    Single-end data, unpaired records and records with any of ``unpaired_flags`` are
+    fragments of their own. Mates are matched by name, positions and HI tag; a record whose
+    mate never appears (filtered out of the file, or outside a region) is a fragment of its
+    pair with the other end missing, as featureCounts counts it. Memory holds only the
+    records whose mate is still ahead in a coordinate-sorted file.
+    """
     if not paired:
         for read in _iter_reads(handle, None):
-            counter.fragment(_rec(read), None)
-        return counter.result
+            yield _rec(read), None
+        return
     pending: dict[tuple[Any, ...], _Rec] = {}
     for read in _iter_reads(handle, None):
+        flag = read.flag
         rec = _rec(read)
-        if not read.flag & F_PAIRED or read.flag & (F_SECONDARY | F_SUPP):
-            counter.fragment(rec, None)
+        if not flag & F_PAIRED or flag & unpaired_flags:
+            yield rec, None
             continue
         key = _pair_key(read)
         mate = pending.pop(key, None)
         if mate is None:
             pending[key] = rec
-        elif rec.flag & F_READ2:
-            counter.fragment(mate, rec)
+        elif flag & F_READ2:
+            yield mate, rec
         else:
-            counter.fragment(rec, mate)
+            yield rec, mate
     for rec in pending.values():
-        if rec.flag & F_READ2:
-            counter.fragment(None, rec)
-        else:
-            counter.fragment(rec, None)
-    return counter.result
+        yield (None, rec) if rec.flag & F_READ2 else (rec, None)
 
 
 # ---------------------------------------------------------------------------------------
