@@ -125,11 +125,36 @@ def _safe_inv(M: np.ndarray) -> np.ndarray:
         return out
 
 
+_LGAM1_MAX = 1 << 20
+_lgam1_table = np.zeros(0)
+
+
+def _lgamma1(Y: np.ndarray) -> np.ndarray:
+    """``gammaln(Y + 1)``, bit-identical, by table look-up where ``Y`` holds integers.
+
+    Counts are integers: the table holds ``gammaln(k + 1)`` for ``k`` up to the largest count
+    (grown in powers of 2, at most ``2^20`` entries), the same function of the same inputs.
+    Anything else (non-integers, larger counts, NaN) goes to ``gammaln`` itself.
+    """
+    global _lgam1_table
+    if Y.size == 0 or not (Y.min() >= 0 and Y.max() < _LGAM1_MAX):
+        return np.asarray(gammaln(Y + 1))
+    Yi = Y.astype(np.intp)
+    if not np.array_equal(Yi, Y):
+        return np.asarray(gammaln(Y + 1))
+    table = _lgam1_table  # local reference: another thread may replace the global
+    top = int(Yi.max())
+    if table.size <= top:
+        table = np.asarray(gammaln(np.arange(1 << top.bit_length(), dtype=float) + 1.0))
+        _lgam1_table = table
+    return table[Yi]
+
+
 def _psi01(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Digamma and trigamma of ``x > 0`` (any shape), ~4x faster than scipy's ufuncs.
 
-    Recurrences ``psi(x) = psi(x + 1) - 1 / x`` and ``psi1(x) = psi1(x + 1) + 1 / x^2`` (on
-    the few entries below 10 only), then the asymptotic series for ``x >= 10``: digamma to
+    Recurrences ``psi(x) = psi(x + 1) - 1 / x`` and ``psi1(x) = psi1(x + 1) + 1 / x^2`` (ten
+    steps on the entries below 10 only), then the asymptotic series for ``x >= 10``: digamma to
     ``x^-12`` (truncation below 4e-16 relative: full precision, it enters the gradient),
     trigamma to ``x^-9`` (below 1e-11 relative: it is only the Newton curvature).
     Agreement with ``scipy.special.digamma`` / ``polygamma(1, .)`` is checked in the tests.
@@ -137,19 +162,22 @@ def _psi01(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     x = np.asarray(x, dtype=float)
     flat_x = x.reshape(-1)
     small = np.flatnonzero(flat_x < 10.0)
-    xs = flat_x[small]
-    ds = np.zeros_like(xs)
-    ts = np.zeros_like(xs)
     if small.size:
+        # psi(x) = psi(x + 10) - sum_k 1 / (x + k), k = 0..9, on every small entry: ten dense
+        # passes are cheaper than masking the entries still below 10 at each step.
+        xs = flat_x[small]
+        ds = 1.0 / xs
+        ts = ds * ds
+        t = np.empty_like(xs)
+        inv = np.empty_like(xs)
+        for k in range(1, 10):
+            np.add(xs, float(k), out=t)
+            np.divide(1.0, t, out=inv)
+            ds += inv
+            inv *= inv
+            ts += inv
         x = x.copy()
-        while True:
-            m = xs < 10.0
-            if not m.any():
-                break
-            inv = 1.0 / xs[m]
-            ds[m] -= inv
-            ts[m] += inv * inv
-            xs[m] += 1.0
+        xs += 10.0
         x.reshape(-1)[small] = xs
     z = 1.0 / x
     z2 = z * z
@@ -174,7 +202,7 @@ def _psi01(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     tri = acc
     tri += z2
     if small.size:
-        dig.reshape(-1)[small] += ds
+        dig.reshape(-1)[small] -= ds
         tri.reshape(-1)[small] += ts
     return dig, tri
 
@@ -614,12 +642,20 @@ class _AlphaProblem:
         self.la_hat = log_alpha_hat
         self.var = prior_disp_var
         self.cr_reg, self.prior_reg = cr_reg, prior_reg
-        self.lgam_y1 = gammaln(Y + 1)
+        self.lgam_y1 = _lgamma1(Y)
         self.ylogmu = Y * np.log(MU)
+        self.ymmu = Y - MU  # alpha-independent: computed once per block
+
+    def _rows(self, idx: np.ndarray, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+        """``a[idx]`` for each array, without copying when ``idx`` is every row in order."""
+        G = self.Y.shape[0]
+        if idx.size == G and (G < 2 or bool(np.all(np.diff(idx) > 0))):
+            return arrays  # G distinct indices, increasing, into G rows: every row in order
+        return tuple(a[idx] for a in arrays)
 
     def f(self, idx: np.ndarray, x: np.ndarray) -> np.ndarray:
         """Objective at ``x`` (log-dispersion) for genes ``idx``."""
-        Y, MU = self.Y[idx], self.MU[idx]
+        Y, MU, lgam_y1, ylogmu = self._rows(idx, self.Y, self.MU, self.lgam_y1, self.ylogmu)
         n = Y.shape[1]
         alpha = np.exp(x)
         r = 1.0 / alpha
@@ -627,10 +663,8 @@ class _AlphaProblem:
         Yr = Y + rr
         # nb_nll, with pyDESeq2's arithmetic: on flat likelihoods (alpha near 1e-8) its
         # rounding is of the size of the changes L-BFGS-B's stopping test looks at.
-        logbinom = gammaln(Yr) - self.lgam_y1[idx] - gammaln(rr)
-        f = n * r * np.log(alpha) + (-logbinom + Yr * np.log(rr + MU) - self.ylogmu[idx]).sum(
-            axis=1
-        )
+        logbinom = gammaln(Yr) - lgam_y1 - gammaln(rr)
+        f = n * r * np.log(alpha) + (-logbinom + Yr * np.log(rr + MU) - ylogmu).sum(axis=1)
         if self.cr_reg:
             W = MU / (1 + MU * alpha[:, None])
             f = f + 0.5 * np.linalg.slogdet((W @ self.XX).reshape(-1, self.p, self.p))[1]
@@ -647,29 +681,41 @@ class _AlphaProblem:
         f = np.full(x.shape, np.nan)
         if want.any():
             f[want] = self.f(idx[want], x[want])
-        Y, MU = self.Y[idx], self.MU[idx]
+        Y, MU, ymmu = self._rows(idx, self.Y, self.MU, self.ymmu)
         alpha = np.exp(x)
         a = alpha[:, None]
         r = 1.0 / alpha
         rr = r[:, None]
-        Yr = Y + rr
-        psi_yr, psi1_yr = _psi01(Yr)
+        psi_yr, psi1_yr = _psi01(Y + rr)
         psi_r, psi1_r = _psi01(r)
-        rm = MU + rr
+        # Genes x samples temporaries are updated in place (one pass per operation).
+        D = MU * a
+        D += 1.0  # 1 + mu alpha
+        inv_rm = MU + rr
+        np.divide(1.0, inv_rm, out=inv_rm)  # 1 / (mu + r)
+        q = ymmu * inv_rm  # (y - mu) / (mu + r)
         # pyDESeq2's dnb_nll: S = sum psi(r) - psi(y+r) + log(1 + mu alpha) + (y-mu)/(mu+r)
-        S = (psi_r[:, None] - psi_yr + np.log(1 + MU * a) + (Y - MU) / rm).sum(axis=1)
+        T = np.subtract(psi_r[:, None], psi_yr, out=psi_yr)
+        T += np.log(D)
+        T += q
+        S = T.sum(axis=1)
         g = -r * S  # d nb_nll / d log(alpha) = alpha * dnb_nll
         # l(r) = -nb_nll; l'(r) = -S; l''(r) = sum psi1(y+r) - psi1(r) + 1/r - 1/(r+mu)
         # - (mu - y)/(r+mu)^2; d2 nb_nll / dx2 = -r l'(r) - r^2 l''(r).
-        l2 = (psi1_yr - psi1_r[:, None] + 1.0 / rr - 1.0 / rm - (MU - Y) / (rm * rm)).sum(axis=1)
+        U = np.subtract(psi1_yr, (psi1_r - 1.0 / r)[:, None], out=psi1_yr)
+        U -= inv_rm
+        q *= inv_rm
+        U += q
+        l2 = U.sum(axis=1)
         h = r * S - r * r * l2
         if self.cr_reg:
             p = self.p
-            W = MU / (1 + MU * a)
+            W = np.divide(MU, D, out=D)  # mu / (1 + mu alpha)
             W2 = W * W
             M = (W @ self.XX).reshape(-1, p, p)
             A = -(W2 @ self.XX).reshape(-1, p, p)  # dM / d alpha
-            B = 2.0 * ((W2 * W) @ self.XX).reshape(-1, p, p)  # d2M / d alpha2
+            W2 *= W
+            B = 2.0 * (W2 @ self.XX).reshape(-1, p, p)  # d2M / d alpha2
             Minv = _safe_inv(M)
             MA = Minv @ A
             d1 = 0.5 * np.trace(MA, axis1=1, axis2=2)  # d/d alpha of 0.5 log det M
@@ -967,7 +1013,7 @@ class BatchedInference(DefaultInference):
         r = 1.0 / disp
         # Parts of -2 * nb_nll that do not depend on beta.
         const = n * r * np.log(disp) - (
-            gammaln(Y + r[:, None]) - gammaln(Y + 1) - gammaln(r)[:, None]
+            gammaln(Y + r[:, None]) - _lgamma1(Y) - gammaln(r)[:, None]
         ).sum(axis=1)
         dev = np.full(k, 1000.0)
         converged = np.ones(k, dtype=bool)
@@ -1229,10 +1275,12 @@ def _shrink_fgh(
     s1: float,
     k: int,
     want_hess: bool = True,
+    XX: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """apeGLM-prior objective of ``pydeseq2.utils.nbinomFn``, its gradient and Hessian.
 
     ``beta``: genes x coefs; ``Y``: genes x samples; ``size``: per gene. Unscaled.
+    ``XX``: ``_outer_design(X)``, if the caller has it (computed here otherwise).
     """
     p = X.shape[1]
     shrink = np.zeros(p)
@@ -1257,7 +1305,7 @@ def _shrink_fgh(
     if not want_hess:
         return f, grad, None
     frac = Ysz * q * (sz / se)  # (Y + size) size e / (size + e)^2
-    Hm = (frac @ _outer_design(X)).reshape(-1, p, p)
+    Hm = (frac @ (_outer_design(X) if XX is None else XX)).reshape(-1, p, p)
     h22 = 2 * (s1**2 - bk[:, 0] ** 2) / (s1**2 + bk[:, 0] ** 2) ** 2
     diag = no_shrink[None, :] / s0**2 + shrink[None, :] * h22[:, None]
     Hm = Hm + diag[:, :, None] * np.eye(p)[None]
@@ -1312,7 +1360,8 @@ def _newton_map(
     conv = np.zeros(G, dtype=bool)
     act = np.arange(G)
     eye = np.eye(p)
-    f, grad, Hm = _shrink_fgh(beta, X, Y, size, offset, s0, s1, k)
+    XX = _outer_design(X)
+    f, grad, Hm = _shrink_fgh(beta, X, Y, size, offset, s0, s1, k, XX=XX)
     f_out = f.copy()
     for _ in range(maxiter):
         if act.size == 0:
@@ -1329,7 +1378,7 @@ def _newton_map(
         slope = (grad * step).sum(axis=1)
         t = np.ones(act.size)
         newb = ba + step
-        fn, gn, Hn = _shrink_fgh(newb, X, Y[act], size[act], offset, s0, s1, k)
+        fn, gn, Hn = _shrink_fgh(newb, X, Y[act], size[act], offset, s0, s1, k, XX=XX)
         assert Hn is not None
         ok = tiny | (fn <= f + 1e-4 * t * slope)
         for _ls in range(40):
@@ -1339,7 +1388,7 @@ def _newton_map(
             t = np.where(bad, t * 0.5, t)
             bi = np.flatnonzero(bad)
             nb = ba[bi] + t[bi, None] * step[bi]
-            f2, g2, H2 = _shrink_fgh(nb, X, Y[act[bi]], size[act[bi]], offset, s0, s1, k)
+            f2, g2, H2 = _shrink_fgh(nb, X, Y[act[bi]], size[act[bi]], offset, s0, s1, k, XX=XX)
             assert H2 is not None
             newb[bi], fn[bi], gn[bi], Hn[bi] = nb, f2, g2, H2
             ok[bi] = f2 <= f[bi] + 1e-4 * t[bi] * slope[bi]
