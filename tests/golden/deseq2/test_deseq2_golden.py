@@ -10,7 +10,6 @@ explained (borderline padj, or listed in EXPLAINED with the reason).
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,9 +17,10 @@ import pandas as pd
 import pytest
 from scipy.stats import pearsonr, spearmanr
 
-from redoxseq.de import FittedModel, contrast_results, design_outputs, fit_model, get_engine
+from redoxseq.de import FittedModel, contrast_results, fit_model, get_engine
 from redoxseq.design import PreflightReport, preflight
 from tests.conftest import REPO
+from tests.golden.deseq2.pipeline_fit import fit_fixture
 
 GOLDEN = REPO / "tests" / "golden" / "deseq2"
 DATA = REPO / "tests" / "data" / "counts"
@@ -71,21 +71,10 @@ FIXTURES: dict[str, dict[str, Any]] = {
 }  # fmt: skip
 
 
-def _samples(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, sep="\t", dtype=str).set_index("sample", drop=False)
-
-
 @cache
 def _fit(fixture: str) -> tuple[PreflightReport, FittedModel, dict[str, pd.DataFrame]]:
     spec = FIXTURES[fixture]
-    samples = _samples(DATA / fixture / "samples.tsv")
-    report = preflight(samples, {**spec["deseq2"], "inference": ENGINE}, spec["contrasts"])
-    counts = pd.read_csv(DATA / fixture / "counts.tsv.gz", sep="\t", index_col=0)
-    model, dds = fit_model(
-        counts, samples.loc[list(report.samples)], report.design, report.settings, threads=2,
-        keep_dds=True,
-    )  # fmt: skip
-    return report, model, design_outputs(model, dds)
+    return fit_fixture(DATA / fixture, {**spec["deseq2"], "inference": ENGINE}, spec["contrasts"])
 
 
 @cache

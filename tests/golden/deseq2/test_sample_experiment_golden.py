@@ -32,12 +32,11 @@ from redoxseq.de import (
     _r_lowess,
     _stats_class,
     contrast_results,
-    design_outputs,
-    fit_model,
     get_engine,
 )
-from redoxseq.design import PreflightReport, deseq2_settings, preflight
+from redoxseq.design import PreflightReport, deseq2_settings
 from tests.conftest import REPO
+from tests.golden.deseq2.pipeline_fit import fit_fixture
 
 GOLDEN = REPO / "tests" / "golden" / "deseq2" / "sample_experiment"
 DATA = REPO / "tests" / "data" / "counts" / "sample_experiment"
@@ -102,14 +101,7 @@ def _contrasts_config() -> dict[str, Any]:
 
 @cache
 def _fit(engine: str) -> tuple[PreflightReport, FittedModel, dict[str, pd.DataFrame]]:
-    samples = pd.read_csv(DATA / "samples.tsv", sep="\t", dtype=str).set_index("sample", drop=False)
-    report = preflight(samples, {**CONFIG["deseq2"], "inference": engine}, _contrasts_config())
-    counts = pd.read_csv(DATA / "counts.tsv.gz", sep="\t", index_col=0)
-    model, dds = fit_model(
-        counts, samples.loc[list(report.samples)], report.design, report.settings, threads=2,
-        keep_dds=True,
-    )  # fmt: skip
-    return report, model, design_outputs(model, dds)
+    return fit_fixture(DATA, {**CONFIG["deseq2"], "inference": engine}, _contrasts_config())
 
 
 @cache
