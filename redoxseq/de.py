@@ -270,6 +270,53 @@ def _to_samples_by_genes(counts: pd.DataFrame, samples: pd.Index) -> pd.DataFram
     return counts.loc[:, list(samples)].T
 
 
+_TRIM_RATIOS = (1 / 3, 1 / 4, 1 / 8)  # DESeq2's trimmedCellVariance, by cell size bin
+_TRIM_SCALES = (2.04, 1.86, 1.51)
+
+
+def _trimmed_cell_variance(counts: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    """``pydeseq2.utils.trimmed_cell_variance`` (DESeq2's ``trimmedCellVariance``), faster.
+
+    Same arithmetic on a genes x samples copy of each cell, so that each gene's values are
+    sorted in contiguous memory (pyDESeq2 sorts samples x genes columns): ~5x faster on
+    large matrices, same values up to the order of summation.
+    """
+    levels = pd.unique(cells)
+    var = np.empty((len(levels), counts.shape[1]))
+    for i, level in enumerate(levels):
+        rows = np.flatnonzero(cells == level)
+        m = rows.size
+        size_bin = 2 if m >= 23.5 else 1 if m >= 3.5 else 0
+        ntrim = int(np.floor(m * _TRIM_RATIOS[size_bin]))
+        cell = np.ascontiguousarray(counts[rows].T)  # genes x samples of the cell
+        means = np.sort(cell, axis=1)[:, ntrim : m - ntrim].mean(axis=1)
+        cell -= means[:, None]
+        cell *= cell
+        cell.sort(axis=1)
+        var[i] = _TRIM_SCALES[size_bin] * cell[:, ntrim : m - ntrim].mean(axis=1)
+    return np.asarray(var.max(axis=0))
+
+
+def _robust_method_of_moments_disp(normed: np.ndarray, design: pd.DataFrame) -> np.ndarray:
+    """``pydeseq2.utils.robust_method_of_moments_disp`` with :func:`_trimmed_cell_variance`.
+
+    The dispersions of Cook's distances (DESeq2's ``robustMethodOfMomentsDisp``).
+    """
+    from pydeseq2.utils import n_or_more_replicates, trimmed_variance
+
+    three_or_more = n_or_more_replicates(design, 3).to_numpy()
+    if three_or_more.any():
+        kept = design.loc[three_or_more, :]
+        cells = kept.groupby(kept.columns.values.tolist()).ngroup().to_numpy()
+        v = _trimmed_cell_variance(normed[three_or_more, :], cells)
+    else:
+        v = np.asarray(trimmed_variance(normed))
+    m = normed.mean(axis=0)
+    alpha = (v - m) / m**2
+    np.maximum(alpha, 0.04, out=alpha)  # DESeq2's minDisp for Cook's distances
+    return np.asarray(alpha)
+
+
 def _dds_class() -> type:
     """pyDESeq2's ``DeseqDataSet`` with R's gene selection for the parametric trend.
 
@@ -277,11 +324,55 @@ def _dds_class() -> type:
     gene-wise dispersion is above ``100 * minDisp`` (``useForFit``); pyDESeq2 0.5 also uses
     genes stuck at the lower bound ``minDisp = 1e-8``, which pulls the trend down when many
     genes are (near-)Poisson, e.g. technical replicates (13 % lower trend on Marioni 2008).
-    The subclass keeps R's selection; the rest of the fit is pyDESeq2's.
+    The subclass keeps R's selection; the rest of the fit is pyDESeq2's, except that Cook's
+    distances use a faster trimmed cell variance (same values up to rounding).
     """
     from pydeseq2.dds import DeseqDataSet
 
     class RTrendDeseqDataSet(DeseqDataSet):
+        def refit(self) -> None:
+            """``DeseqDataSet.refit``, without copying the samples x genes ``obsm`` arrays.
+
+            pyDESeq2 copies AnnData views of the genes to refit, and a view keeps every
+            ``obsm`` array (samples x all genes: fitted means, hat diagonals) whole, so each
+            copy duplicates them (~0.5 s and 200 MB on 60,000 x 200). The refit does not
+            read them: they are set aside meanwhile.
+            """
+            parked = {k: self.obsm.pop(k) for k in ("_mu_LFC", "_hat_diagonals") if k in self.obsm}
+            try:
+                super().refit()
+            finally:
+                for key, value in parked.items():
+                    self.obsm[key] = value
+
+        def calculate_cooks(self) -> None:
+            """``DeseqDataSet.calculate_cooks`` with :func:`_robust_method_of_moments_disp`."""
+            if "dispersions" not in self.var:
+                self.fit_MAP_dispersions()
+            non_zero = self.var["non_zero"].to_numpy(dtype=bool)
+            num_vars = self.obsm["design_matrix"].shape[-1]
+            dispersions = _robust_method_of_moments_disp(
+                self.layers["normed_counts"][:, non_zero], self.obsm["design_matrix"]
+            )
+            mu = self.obsm["_mu_LFC"]
+            cooks = self.X[:, non_zero] - mu  # squared Pearson residuals / (p tau), then
+            cooks **= 2  # times the leverage modifier H / (1 - H)^2, as pyDESeq2 does
+            variance = mu**2
+            variance *= dispersions[None, :]
+            variance += mu
+            cooks /= variance
+            cooks /= num_vars
+            del variance
+            hat = self.obsm["_hat_diagonals"]
+            leverage = 1 - hat
+            leverage **= 2
+            cooks *= hat / leverage
+            if self.low_memory:
+                del self.obsm["_mu_LFC"]
+                del self.obsm["_hat_diagonals"]
+            self.layers["cooks"] = np.full((self.n_obs, self.n_vars), np.nan)
+            self.layers["cooks"][:, non_zero] = cooks
+
         def _fit_parametric_dispersion_trend(self, vst: bool = False) -> None:
             name = "vst_genewise_dispersions" if vst else "genewise_dispersions"
             if name not in self.var:

@@ -41,8 +41,18 @@ and ``tests/unit/test_inference.py`` for the measured agreement):
   converged far tighter than pyDESeq2's L-BFGS-B (``ftol = gtol = 1e-8``); genes where Newton
   fails fall back to ``pydeseq2.utils.nbinomGLM``. The returned inverse Hessian reproduces
   pyDESeq2's formula exactly (including how it adds the prior's diagonal).
-- ``fit_rough_dispersions``, ``fit_moments_dispersions``, ``dispersion_trend_gamma_glm``:
-  already vectorized in pyDESeq2; inherited unchanged.
+- ``fit_rough_dispersions``, ``fit_moments_dispersions``: pyDESeq2's formulas by blocks of
+  genes (the least-squares fit as a projection through ``pinv(X)``), without its copies of
+  the whole matrix; same values up to rounding. ``dispersion_trend_gamma_glm``: inherited.
+
+The dispersion objective (its value, gradient and curvature for a set of genes) is computed
+by a small C kernel, ``redoxseq._dispersion_fast`` (Cython, built by ``setup.py``): one pass
+over each gene's samples, no genes x samples temporaries, and because counts are integers,
+``psi(y + r) - psi(r)``, ``psi1(y + r) - psi1(r)`` and ``lgamma(y + r) - lgamma(r)`` for
+counts below 64 come from per-gene recurrence tables (sums of ``1/(r+k)``, ``-1/(r+k)^2``,
+``log(r+k)``) instead of a special-function call per entry. Without a C compiler the
+extension is not built and the NumPy path (``_AlphaProblem.fgh``) is used: same formulas,
+results equal to rounding (tested), about twice the time of the whole stage.
 
 Memory: genes are processed in blocks of about ``chunk_elements`` (samples x genes) values,
 so temporaries stay a small multiple of one block; no per-gene Python objects are created
@@ -67,6 +77,11 @@ from pydeseq2.inference import Inference
 from scipy.optimize import minimize
 from scipy.special import digamma, gammaln
 from scipy.stats import norm
+
+try:  # C kernel of the dispersion objective (optional build; NumPy path otherwise)
+    from redoxseq import _dispersion_fast
+except ImportError:  # pragma: no cover - exercised where the extension is not built
+    _dispersion_fast = None  # type: ignore[assignment]
 
 logger = logging.getLogger(__name__)
 
@@ -205,6 +220,51 @@ def _psi01(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         dig.reshape(-1)[small] -= ds
         tri.reshape(-1)[small] += ts
     return dig, tri
+
+
+_HALF_LOG_2PI = 0.5 * float(np.log(2.0 * np.pi))
+
+
+def _lgamma(x: np.ndarray) -> np.ndarray:
+    """Log-gamma of ``x > 0`` (any shape), ~4x faster than ``scipy.special.gammaln``.
+
+    ``lgamma(x) = lgamma(x + 10) - log(x (x + 1) ... (x + 9))`` on the entries below 10 (the
+    product of ten factors below 20 cannot overflow), then Stirling's series to ``x^-11``
+    (truncation below 7e-16 at ``x >= 10``). Absolute error ~1e-15 per entry, the size of
+    ``gammaln``'s own rounding on these magnitudes; agreement is checked in the tests. Used
+    for the dispersion objective inside the Newton line search, where ``f`` is compared with
+    itself; the L-BFGS-B emulation on flat likelihoods keeps pyDESeq2's arithmetic.
+    """
+    x = np.asarray(x, dtype=float)
+    flat_x = x.reshape(-1)
+    small = np.flatnonzero(flat_x < 10.0)
+    if small.size:
+        xs = flat_x[small]
+        prod = xs.copy()
+        t = np.empty_like(xs)
+        for k in range(1, 10):
+            np.add(xs, float(k), out=t)
+            prod *= t
+        x = x.copy()
+        xs += 10.0
+        x.reshape(-1)[small] = xs
+    z = 1.0 / x
+    z2 = z * z
+    # z (1/12 - z2 (1/360 - z2 (1/1260 - z2 (1/1680 - z2 (1/1188 - z2 691/360360)))))
+    acc = z2 * (-691 / 360360)
+    for c in (1 / 1188, -1 / 1680, 1 / 1260, -1 / 360):
+        acc += c
+        acc *= z2
+    acc += 1 / 12
+    acc *= z
+    out = x - 0.5
+    out *= np.log(x)
+    out -= x
+    out += acc
+    out += _HALF_LOG_2PI
+    if small.size:
+        out.reshape(-1)[small] -= np.log(prod)
+    return out
 
 
 def _projgr(x: np.ndarray, g: np.ndarray, lo: float, hi: float) -> np.ndarray:
@@ -635,16 +695,24 @@ class _AlphaProblem:
         prior_disp_var: float | None,
         cr_reg: bool,
         prior_reg: bool,
+        use_kernel: bool | None = None,
     ) -> None:
-        self.Y, self.MU, self.X = Y, MU, X
+        self.Y = np.ascontiguousarray(Y, dtype=float)
+        self.MU = np.ascontiguousarray(MU, dtype=float)
+        self.X = np.ascontiguousarray(X, dtype=float)
         self.p = X.shape[1]
+        # the C kernel when built (``use_kernel=None``); False forces the NumPy path
+        self.kernel = _dispersion_fast if use_kernel is not False else None
+        if use_kernel and self.kernel is None:
+            raise RuntimeError("redoxseq._dispersion_fast is not built")
         self.XX = _outer_design(X)
         self.la_hat = log_alpha_hat
         self.var = prior_disp_var
         self.cr_reg, self.prior_reg = cr_reg, prior_reg
-        self.lgam_y1 = _lgamma1(Y)
-        self.ylogmu = Y * np.log(MU)
-        self.ymmu = Y - MU  # alpha-independent: computed once per block
+        self.lgam_y1 = _lgamma1(self.Y)
+        self.ylogmu = self.Y * np.log(self.MU)
+        # alpha-independent: computed once per block (the NumPy path's)
+        self.ymmu = self.Y - self.MU if self.kernel is None else np.empty((0, 0))
 
     def _rows(self, idx: np.ndarray, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
         """``a[idx]`` for each array, without copying when ``idx`` is every row in order."""
@@ -653,17 +721,42 @@ class _AlphaProblem:
             return arrays  # G distinct indices, increasing, into G rows: every row in order
         return tuple(a[idx] for a in arrays)
 
-    def f(self, idx: np.ndarray, x: np.ndarray) -> np.ndarray:
-        """Objective at ``x`` (log-dispersion) for genes ``idx``."""
+    def _kernel_fgh(
+        self, idx: np.ndarray, x: np.ndarray, want: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`fgh` by the C kernel (``redoxseq._dispersion_fast``), then the prior."""
+        assert self.kernel is not None
+        k = idx.size
+        f, g, h = np.empty(k), np.empty(k), np.empty(k)
+        self.kernel.alpha_fgh(
+            self.Y, self.MU, self.X, self.lgam_y1, self.ylogmu,
+            np.ascontiguousarray(idx, dtype=np.intp), np.ascontiguousarray(x, dtype=float),
+            np.ascontiguousarray(want, dtype=np.uint8), self.cr_reg, f, g, h,
+        )  # fmt: skip
+        if self.prior_reg:
+            assert self.var is not None
+            dev = x - self.la_hat[idx]
+            f += dev**2 / (2 * self.var)
+            g += dev / self.var
+            h += 1.0 / self.var
+        return f, g, h
+
+    def f(self, idx: np.ndarray, x: np.ndarray, exact: bool = False) -> np.ndarray:
+        """Objective at ``x`` (log-dispersion) for genes ``idx``.
+
+        ``exact``: pyDESeq2's arithmetic (``scipy.special.gammaln``): on flat likelihoods
+        (alpha near 1e-8) its rounding is of the size of the changes L-BFGS-B's stopping test
+        looks at, so the emulation of that test uses it. Otherwise ``_lgamma``.
+        """
+        if self.kernel is not None and not exact:
+            return self.fgh(idx, x, want_f=True)[0]
         Y, MU, lgam_y1, ylogmu = self._rows(idx, self.Y, self.MU, self.lgam_y1, self.ylogmu)
         n = Y.shape[1]
         alpha = np.exp(x)
         r = 1.0 / alpha
         rr = r[:, None]
         Yr = Y + rr
-        # nb_nll, with pyDESeq2's arithmetic: on flat likelihoods (alpha near 1e-8) its
-        # rounding is of the size of the changes L-BFGS-B's stopping test looks at.
-        logbinom = gammaln(Yr) - lgam_y1 - gammaln(rr)
+        logbinom = (gammaln(Yr) if exact else _lgamma(Yr)) - lgam_y1 - gammaln(rr)
         f = n * r * np.log(alpha) + (-logbinom + Yr * np.log(rr + MU) - ylogmu).sum(axis=1)
         if self.cr_reg:
             W = MU / (1 + MU * alpha[:, None])
@@ -678,6 +771,8 @@ class _AlphaProblem:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Objective (NaN where ``want_f`` is false), first and second derivatives at ``x``."""
         want = np.broadcast_to(np.asarray(want_f, dtype=bool), x.shape)
+        if self.kernel is not None:
+            return self._kernel_fgh(idx, x, want)
         f = np.full(x.shape, np.nan)
         if want.any():
             f[want] = self.f(idx[want], x[want])
@@ -784,8 +879,9 @@ def _newton_alpha(
         flat = model <= np.maximum(_LBFGSB_TOL * np.maximum(np.abs(f), 1.0), noise)
     cand = np.flatnonzero(flat)  # usually a handful of genes: evaluate x - g for them only
     if cand.size:
-        f1 = prob.f(idx[cand], x1[cand])
-        decrease = np.isfinite(f1) & (f1 <= f[cand] + _LS_FTOL * g[cand] * (x1[cand] - x0[cand]))
+        f0 = prob.f(idx[cand], x0[cand], exact=True)
+        f1 = prob.f(idx[cand], x1[cand], exact=True)
+        decrease = np.isfinite(f1) & (f1 <= f0 + _LS_FTOL * g[cand] * (x1[cand] - x0[cand]))
         x[idx[cand]] = np.where(decrease, x1[cand], x0[cand])
         converged[idx[cand]] = True
         settled[idx[cand]] = True
@@ -1117,6 +1213,69 @@ class BatchedInference(DefaultInference):
 
         self._map_blocks(block, self._blocks(G, n))
         return disp_out, conv_out
+
+    # -- fit_rough_dispersions ------------------------------------------------------
+    def fit_rough_dispersions(
+        self, normed_counts: np.ndarray, design_matrix: np.ndarray
+    ) -> np.ndarray:
+        """``pydeseq2.utils.fit_rough_dispersions``, by blocks of genes.
+
+        The least-squares fit of every gene is the projection ``X pinv(X) y`` (pyDESeq2 fits
+        scikit-learn's ``LinearRegression`` to the whole matrix); same values up to rounding.
+        """
+        X = np.asarray(design_matrix, dtype=float)
+        n, p = X.shape
+        if n == p:
+            raise ValueError(
+                "The number of samples and the number of design variables are equal, i.e., "
+                "there are no replicates to estimate the dispersion. Please use a design "
+                "with fewer variables."
+            )
+        Y = np.asarray(normed_counts, dtype=float)
+        pinv = np.linalg.pinv(X)
+        G = Y.shape[1]
+        out = np.empty(G)
+
+        def block(b: slice) -> None:
+            Yb = Y[:, b]
+            y_hat = X @ (pinv @ Yb)
+            np.maximum(y_hat, 1.0, out=y_hat)
+            resid = Yb - y_hat
+            resid *= resid
+            resid -= y_hat
+            y_hat *= y_hat
+            y_hat *= n - p
+            resid /= y_hat
+            out[b] = resid.sum(axis=0)
+
+        self._map_blocks(block, self._blocks(G, n))
+        return np.maximum(out, 0.0)
+
+    # -- fit_moments_dispersions ----------------------------------------------------
+    def fit_moments_dispersions(
+        self, normed_counts: np.ndarray, size_factors: np.ndarray
+    ) -> np.ndarray:
+        """``pydeseq2.utils.fit_moments_dispersions`` by blocks of genes (equal to rounding).
+
+        pyDESeq2 copies the matrix without its all-zero genes, then takes means and
+        variances; here each block's are taken in place and all-zero genes dropped after.
+        """
+        Y = np.asarray(normed_counts, dtype=float)
+        s_mean_inv = float((1.0 / np.asarray(size_factors, dtype=float)).mean(axis=0))
+        n, G = Y.shape
+        mean, var = np.empty(G), np.empty(G)
+        nonzero = np.empty(G, dtype=bool)
+
+        def block(b: slice) -> None:
+            Yb = Y[:, b]
+            nonzero[b] = (Yb != 0).any(axis=0)
+            mean[b] = Yb.mean(axis=0)
+            var[b] = Yb.var(axis=0, ddof=1)
+
+        self._map_blocks(block, self._blocks(G, n))
+        mean, var = mean[nonzero], var[nonzero]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.asarray(np.nan_to_num((var - s_mean_inv * mean) / mean**2))
 
     # -- wald_test ---------------------------------------------------------------------
     def wald_test(

@@ -1,4 +1,4 @@
-"""The installation is complete: the compiled counting engine loads, the library stays light."""
+"""The installation is complete: the compiled extensions load, the library stays light."""
 
 from __future__ import annotations
 
@@ -22,6 +22,18 @@ def test_compiled_counting_engine_is_installed() -> None:
     from redoxseq.counting_parallel import load_fast_engine
 
     assert hasattr(load_fast_engine(), "count_alignment_file")
+
+
+@pytest.mark.skipif(
+    os.environ.get("REDOXSEQ_NO_COMPILER") == "1",
+    reason="REDOXSEQ_NO_COMPILER=1: installed without a C compiler on purpose",
+)
+def test_compiled_dispersion_kernel_is_installed() -> None:
+    """Same for the dispersion kernel of the batched DE engine (NumPy fallback: ~2x slower)."""
+    from redoxseq import inference
+
+    assert inference._dispersion_fast is not None
+    assert hasattr(inference._dispersion_fast, "alpha_fgh")
 
 
 def test_importing_redoxseq_does_not_import_heavy_stage_packages() -> None:
