@@ -201,3 +201,46 @@ def test_workbook_has_one_sheet_per_contrast_and_same_bytes(tmp_path: Path) -> N
 @pytest.mark.parametrize("engine", ["batched", "default"])
 def test_engines_are_selectable(engine: str) -> None:
     assert get_engine(engine, 1) is not None
+
+
+def test_dds_subclass_size_factors_and_cooks_equal_pydeseq2s(monkeypatch) -> None:
+    # redoxseq's DeseqDataSet subclass computes size factors row by row and Cook's distances
+    # by blocks of genes (memory); the values must be pyDESeq2's: size factors bit for bit,
+    # Cook's distances to rounding (summation order of the trimmed means).
+    from pydeseq2.dds import DeseqDataSet
+
+    import redoxseq.de as de
+    from redoxseq.inference import BatchedInference
+
+    monkeypatch.setattr(de, "_COOKS_BLOCK", 24 * 37)  # many blocks, a ragged last one
+    rng = np.random.default_rng(21)
+    n, n_genes = 24, 400
+    base = rng.lognormal(3, 1.5, n_genes)
+    counts = rng.negative_binomial(10, 10 / (10 + base[None, :] * rng.uniform(0.5, 2, (n, 1))))
+    counts[:, 3] = 0  # an all-zero gene
+    counts[5, 10] = 5000  # an outlier
+    samples = [f"s{i}" for i in range(n)]
+    table = pd.DataFrame(counts, index=samples, columns=[f"g{j}" for j in range(n_genes)])
+    meta = pd.DataFrame(
+        {"condition": np.repeat(["A", "B", "C"], 8), "batch": np.tile(["x", "y"], 12)},
+        index=samples,
+    )
+    dds = de._dds_class()(counts=table, metadata=meta, design="~ batch + condition",
+                          quiet=True, inference=BatchedInference(n_cpus=1))  # fmt: skip
+    dds.fit_size_factors()
+    ours = (dds.obs["size_factors"].to_numpy(), dds.layers["normed_counts"], dds.logmeans)
+    DeseqDataSet.fit_size_factors(dds)  # pyDESeq2's own method on the same object
+    theirs = (dds.obs["size_factors"].to_numpy(), dds.layers["normed_counts"], dds.logmeans)
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_array_equal(a, b)
+    dds.fit_genewise_dispersions()
+    dds.fit_dispersion_trend()
+    dds.fit_dispersion_prior()
+    dds.fit_MAP_dispersions()
+    dds.fit_LFC()
+    dds.calculate_cooks()
+    cooks = dds.layers["cooks"].copy()
+    DeseqDataSet.calculate_cooks(dds)
+    assert np.isnan(cooks[:, 3]).all()
+    np.testing.assert_allclose(cooks, dds.layers["cooks"], rtol=1e-12)
+    assert cooks[5, 10] > 10  # the outlier stands out
