@@ -277,9 +277,10 @@ _TRIM_SCALES = (2.04, 1.86, 1.51)
 def _trimmed_cell_variance(counts: np.ndarray, cells: np.ndarray) -> np.ndarray:
     """``pydeseq2.utils.trimmed_cell_variance`` (DESeq2's ``trimmedCellVariance``), faster.
 
-    Same arithmetic on a genes x samples copy of each cell, so that each gene's values are
-    sorted in contiguous memory (pyDESeq2 sorts samples x genes columns): ~5x faster on
-    large matrices, same values up to the order of summation.
+    Same trimmed means on a genes x samples copy of each cell, so that each gene's values are
+    in contiguous memory (pyDESeq2 sorts samples x genes columns), and found by partitioning
+    instead of sorting: ~10x faster on large matrices, same values up to the order of
+    summation.
     """
     levels = pd.unique(cells)
     var = np.empty((len(levels), counts.shape[1]))
@@ -289,10 +290,13 @@ def _trimmed_cell_variance(counts: np.ndarray, cells: np.ndarray) -> np.ndarray:
         size_bin = 2 if m >= 23.5 else 1 if m >= 3.5 else 0
         ntrim = int(np.floor(m * _TRIM_RATIOS[size_bin]))
         cell = np.ascontiguousarray(counts[rows].T)  # genes x samples of the cell
-        means = np.sort(cell, axis=1)[:, ntrim : m - ntrim].mean(axis=1)
+        # the trimmed values are positions ntrim .. m - ntrim - 1 of each sorted row: a
+        # partition around those two positions puts them there (unordered), in linear time
+        middle = (ntrim, m - ntrim - 1)
+        means = np.partition(cell, middle, axis=1)[:, ntrim : m - ntrim].mean(axis=1)
         cell -= means[:, None]
         cell *= cell
-        cell.sort(axis=1)
+        cell.partition(middle, axis=1)
         var[i] = _TRIM_SCALES[size_bin] * cell[:, ntrim : m - ntrim].mean(axis=1)
     return np.asarray(var.max(axis=0))
 
@@ -866,12 +870,12 @@ def _stats_class() -> type:
 
         def run_wald_test(self) -> None:
             num_vars = self.design_matrix.shape[1]
-            mu = (
-                np.exp(self.design_matrix @ self.LFC.T)
-                .multiply(self.dds.obs["size_factors"], 0)
-                .to_numpy()
-            )
-            mu = np.maximum(mu, self.dds.min_mu)
+            # pyDESeq2's mu = max(sf exp(X beta), min_mu), in one array (pyDESeq2 goes through
+            # three samples x genes DataFrames): the same values
+            mu = self.design_matrix.to_numpy(dtype=float) @ self.LFC.to_numpy(dtype=float).T
+            np.exp(mu, out=mu)
+            mu *= self.dds.obs["size_factors"].to_numpy(dtype=float)[:, None]
+            np.maximum(mu, self.dds.min_mu, out=mu)
             if self.prior_LFC_var is not None:
                 ridge_factor = np.diag(1 / self.prior_LFC_var**2)
             else:

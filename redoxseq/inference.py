@@ -987,6 +987,12 @@ class BatchedInference(DefaultInference):
         if chunk_elements < 1:
             raise ValueError(f"chunk_elements must be positive, got {chunk_elements}")
         self.chunk_elements = int(chunk_elements)
+        if _dispersion_fast is None:
+            logger.warning(
+                "redoxseq._dispersion_fast is not built (no C compiler when redoxseq was "
+                "installed?): dispersions are fitted on the NumPy path, same results to "
+                "rounding, slower; rerun ./setup.sh with gcc and python3-dev to build it"
+            )
 
     # -- block scheduling --------------------------------------------------------------
     def _blocks(self, n_genes: int, n_samples: int) -> list[slice]:
