@@ -397,28 +397,14 @@ def _dds_class() -> type:
             self.layers["normed_counts"] = counts / size_factors[:, None]
             self.var["_normed_means"] = self.layers["normed_counts"].mean(axis=0)
 
-        def refit(self) -> None:
-            """``DeseqDataSet.refit``, without copying the samples x genes ``obsm`` arrays.
-
-            pyDESeq2 copies AnnData views of the genes to refit, and a view keeps every
-            ``obsm`` array (samples x all genes: fitted means, hat diagonals) whole, so each
-            copy duplicates them (~0.5 s and 200 MB on 60,000 x 200). The refit does not
-            read them: they are set aside meanwhile.
-            """
-            parked = {k: self.obsm.pop(k) for k in ("_mu_LFC", "_hat_diagonals") if k in self.obsm}
-            try:
-                super().refit()
-            finally:
-                for key, value in parked.items():
-                    self.obsm[key] = value
-
         def calculate_cooks(self) -> None:
             """``DeseqDataSet.calculate_cooks`` by blocks of genes (same arithmetic).
 
             pyDESeq2 makes several samples x genes temporaries (its trimmed cell variance
             also sorts samples x genes columns); here each block of genes is done at once,
             with :func:`_robust_method_of_moments_disp`: same values up to rounding, ~5x
-            faster, and the only full-size array is the result.
+            faster, and the only full-size array is the result. Then the arrays only Cook's
+            distances read are dropped.
             """
             if "dispersions" not in self.var:
                 self.fit_MAP_dispersions()
@@ -445,9 +431,12 @@ def _dds_class() -> type:
                 leverage **= 2
                 cooks *= hat / leverage
                 result[:, genes] = cooks
-            if self.low_memory:
-                del self.obsm["_mu_LFC"]
-                del self.obsm["_hat_diagonals"]
+            # Nothing reads the fitted means and leverages after this (pyDESeq2 drops them here
+            # with low_memory=True; keeping them made its refit copy them, and they add
+            # 3 x 8 bytes x genes x samples to the peak memory)
+            for key in ("_mu_LFC", "_hat_diagonals"):
+                self.obsm.pop(key, None)
+            self.layers.pop("_mu_hat", None)
             self.layers["cooks"] = result
 
         def _fit_parametric_dispersion_trend(self, vst: bool = False) -> None:

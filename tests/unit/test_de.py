@@ -238,8 +238,12 @@ def test_dds_subclass_size_factors_and_cooks_equal_pydeseq2s(monkeypatch) -> Non
     dds.fit_dispersion_prior()
     dds.fit_MAP_dispersions()
     dds.fit_LFC()
+    saved = {key: dds.obsm[key].copy() for key in ("_mu_LFC", "_hat_diagonals")}
     dds.calculate_cooks()
     cooks = dds.layers["cooks"].copy()
+    assert not {"_mu_LFC", "_hat_diagonals"} & set(dds.obsm)  # dropped: nothing reads them
+    for key, value in saved.items():
+        dds.obsm[key] = value
     DeseqDataSet.calculate_cooks(dds)
     assert np.isnan(cooks[:, 3]).all()
     np.testing.assert_allclose(cooks, dds.layers["cooks"], rtol=1e-12)
