@@ -52,7 +52,8 @@ over each gene's samples, no genes x samples temporaries, and because counts are
 counts below 64 come from per-gene recurrence tables (sums of ``1/(r+k)``, ``-1/(r+k)^2``,
 ``log(r+k)``) instead of a special-function call per entry. Without a C compiler the
 extension is not built and the NumPy path (``_AlphaProblem.fgh``) is used: same formulas,
-results equal to rounding (tested), about twice the time of the whole stage.
+results equal to rounding (tested), about 1.3x the time of the whole DE stage on
+60,000 genes x 200 samples.
 
 Memory: genes are processed in blocks of about ``chunk_elements`` (samples x genes) values,
 so temporaries stay a small multiple of one block; no per-gene Python objects are created
