@@ -335,7 +335,7 @@ def _robust_method_of_moments_disp(
     return np.asarray(alpha)
 
 
-_COOKS_BLOCK = 1 << 18  # matrix entries per block of genes in Cook's distances
+_GENE_BLOCK = 1 << 18  # matrix entries per block of genes (size factors, Cook's)
 
 
 def _samples_by_genes_int64(counts: pd.DataFrame, samples: pd.Index) -> pd.DataFrame:
@@ -378,7 +378,7 @@ def _dds_class() -> type:
                 return
             n, n_genes = counts.shape
             logmeans = np.empty(n_genes)
-            step = max(1, _COOKS_BLOCK // max(n, 1))
+            step = max(1, _GENE_BLOCK // max(n, 1))
             with np.errstate(divide="ignore"):
                 for start in range(0, n_genes, step):
                     block = slice(start, start + step)
@@ -415,7 +415,7 @@ def _dds_class() -> type:
             normed_all, counts = self.layers["normed_counts"], self.X
             mu_all, hat_all = self.obsm["_mu_LFC"], self.obsm["_hat_diagonals"]
             result = np.full((self.n_obs, self.n_vars), np.nan)
-            step = max(1, _COOKS_BLOCK // max(self.n_obs, 1))
+            step = max(1, _GENE_BLOCK // max(self.n_obs, 1))
             for start in range(0, non_zero.size, step):
                 genes, block = non_zero[start : start + step], slice(start, start + step)
                 dispersions = _robust_method_of_moments_disp(normed_all[:, genes], cells)

@@ -166,6 +166,22 @@ def _lgamma1(Y: np.ndarray) -> np.ndarray:
     return table[Yi]
 
 
+def _shift_below_ten(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where ``x < 10``, ``x + 10`` (a copy; ``x`` itself when no entry is below 10).
+
+    Returns the shifted values (float, ``x``'s shape), the flat positions of the entries below
+    10 and their original values: :func:`_psi01` and :func:`_lgamma` apply their recurrences
+    over ``x .. x + 9`` there and their asymptotic series to the shifted values.
+    """
+    x = np.asarray(x, dtype=float)
+    small = np.flatnonzero(x.reshape(-1) < 10.0)
+    xs = x.reshape(-1)[small]
+    if small.size:
+        x = x.copy()
+        x.reshape(-1)[small] = xs + 10.0
+    return x, small, xs
+
+
 def _psi01(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Digamma and trigamma of ``x > 0`` (any shape), ~4x faster than scipy's ufuncs.
 
@@ -175,13 +191,10 @@ def _psi01(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     trigamma to ``x^-9`` (below 1e-11 relative: it is only the Newton curvature).
     Agreement with ``scipy.special.digamma`` / ``polygamma(1, .)`` is checked in the tests.
     """
-    x = np.asarray(x, dtype=float)
-    flat_x = x.reshape(-1)
-    small = np.flatnonzero(flat_x < 10.0)
+    x, small, xs = _shift_below_ten(x)
     if small.size:
         # psi(x) = psi(x + 10) - sum_k 1 / (x + k), k = 0..9, on every small entry: ten dense
         # passes are cheaper than masking the entries still below 10 at each step.
-        xs = flat_x[small]
         ds = 1.0 / xs
         ts = ds * ds
         t = np.empty_like(xs)
@@ -192,9 +205,6 @@ def _psi01(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             ds += inv
             inv *= inv
             ts += inv
-        x = x.copy()
-        xs += 10.0
-        x.reshape(-1)[small] = xs
     z = 1.0 / x
     z2 = z * z
     # digamma: log x - z/2 - z2 (1/12 - z2 (1/120 - z2 (1/252 - z2 (1/240 - z2 (1/132 -
@@ -236,19 +246,13 @@ def _lgamma(x: np.ndarray) -> np.ndarray:
     for the dispersion objective inside the Newton line search, where ``f`` is compared with
     itself; the L-BFGS-B emulation on flat likelihoods keeps pyDESeq2's arithmetic.
     """
-    x = np.asarray(x, dtype=float)
-    flat_x = x.reshape(-1)
-    small = np.flatnonzero(flat_x < 10.0)
+    x, small, xs = _shift_below_ten(x)
     if small.size:
-        xs = flat_x[small]
         prod = xs.copy()
         t = np.empty_like(xs)
         for k in range(1, 10):
             np.add(xs, float(k), out=t)
             prod *= t
-        x = x.copy()
-        xs += 10.0
-        x.reshape(-1)[small] = xs
     z = 1.0 / x
     z2 = z * z
     # z (1/12 - z2 (1/360 - z2 (1/1260 - z2 (1/1680 - z2 (1/1188 - z2 691/360360)))))

@@ -212,7 +212,7 @@ def test_dds_subclass_size_factors_and_cooks_equal_pydeseq2s(monkeypatch) -> Non
     import redoxseq.de as de
     from redoxseq.inference import BatchedInference
 
-    monkeypatch.setattr(de, "_COOKS_BLOCK", 24 * 37)  # many blocks, a ragged last one
+    monkeypatch.setattr(de, "_GENE_BLOCK", 24 * 37)  # many blocks, a ragged last one
     rng = np.random.default_rng(21)
     n, n_genes = 24, 400
     base = rng.lognormal(3, 1.5, n_genes)
