@@ -6,24 +6,24 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 
 counting_engine = Extension(
-    "redoxseq._counting_fast",
-    ["redoxseq/_counting_fast.pyx"],
+    "redoxseq.counting._counting_fast",
+    ["redoxseq/counting/_counting_fast.pyx"],
     include_dirs=[*pysam.get_include(), numpy.get_include()],
     define_macros=pysam.get_defines(),
     # Not linked to pysam's shared libraries: their build-time paths vanish after pip's
-    # isolated build. redoxseq.counting_parallel.load_fast_engine makes the htslib symbols of
+    # isolated build. redoxseq.counting.parallel.load_fast_engine makes the htslib symbols of
     # the runtime pysam visible before importing the extension.
     extra_compile_args=["-O3"],
-    # Without a C compiler the package still installs; redoxseq.counting then logs a warning
+    # Without a C compiler the package still installs; redoxseq.counting.sample logs a warning
     # and counts with the pure-Python engine (same counts, slower).
     optional=True,
 )
 
 dispersion_kernel = Extension(
-    "redoxseq._dispersion_fast",
-    ["redoxseq/_dispersion_fast.pyx"],
+    "redoxseq.de._dispersion_fast",
+    ["redoxseq/de/_dispersion_fast.pyx"],
     extra_compile_args=["-O3"],
-    # Without it redoxseq.inference uses its NumPy path (same results to rounding, slower).
+    # Without it redoxseq.de.inference uses its NumPy path (same results to rounding, slower).
     optional=True,
 )
 

@@ -341,11 +341,12 @@ def bench_annotation(args: argparse.Namespace) -> None:
     )
     py = sys.executable
     build = (
-        "import sys; from redoxseq.annotation import build_gene_index, save_gene_index; "
+        "import sys; from redoxseq.counting.annotation import build_gene_index, save_gene_index; "
         "save_gene_index(build_gene_index(sys.argv[1]), sys.argv[2])"
     )
     load = (
-        "import sys; from redoxseq.annotation import load_gene_index; load_gene_index(sys.argv[1])"
+        "import sys; from redoxseq.counting.annotation import load_gene_index; "
+        "load_gene_index(sys.argv[1])"
     )
     index = out / "gencode_like.index.pkl"
     results = {
@@ -447,7 +448,7 @@ def bench_memory(args: argparse.Namespace) -> None:
     out.mkdir(exist_ok=True)
     index = out / "gencode_like.index.pkl"
     if not index.exists():
-        from redoxseq.annotation import build_gene_index, save_gene_index
+        from redoxseq.counting.annotation import build_gene_index, save_gene_index
 
         save_gene_index(build_gene_index(gz), index)
     rows = {}

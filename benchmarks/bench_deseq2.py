@@ -5,7 +5,7 @@ run one after the other, each in its own process under ``/usr/bin/time -v``, wit
 number of cores (``--cores``):
 
 - ``batched`` / ``default``: redoxseq's DE stage as the pipeline runs it, with
-  ``deseq2.inference`` set to the engine: ``redoxseq.de.fit_model`` (size factors, gene-wise /
+  ``deseq2.inference`` set to the engine: ``redoxseq.de.fit.fit_model`` (size factors, gene-wise /
   trend / MAP dispersions, LFCs, Cook's distances and refit) then ``contrast_results`` for
   B vs A (Wald test, independent filtering, BH); prefilter off so that R sees the same genes.
   Then one more ``contrast_results`` with apeGLM shrinkage, timed apart (``shrink``; only for
@@ -56,7 +56,7 @@ from bench_deseq2_simulate import simulate  # noqa: E402
 # worker: one pyDESeq2 run in this process
 # ------------------------------------------------------------------------------------------
 def worker(args: argparse.Namespace) -> None:
-    """Run redoxseq's DE stage (``redoxseq.de``) with one engine; write results and timings.
+    """Run redoxseq's DE stage (``redoxseq.de.fit``) with one engine; write results and timings.
 
     The stage runs as the pipeline runs it: ``fit_model`` (pyDESeq2 ``DeseqDataSet`` with
     redoxseq's R-style trend gene selection, size factors, dispersions, LFCs, Cook's distances
@@ -70,9 +70,9 @@ def worker(args: argparse.Namespace) -> None:
     import pydeseq2.dds
     import pydeseq2.ds  # noqa: F401
 
-    import redoxseq.inference  # noqa: F401
-    from redoxseq.de import contrast_results, fit_model, get_engine
-    from redoxseq.design import preflight
+    import redoxseq.de.inference  # noqa: F401
+    from redoxseq.de.design import preflight
+    from redoxseq.de.fit import contrast_results, fit_model, get_engine
 
     counts = pd.read_csv(args.counts, sep="\t", index_col=0)  # genes x samples
     if args.n_genes:

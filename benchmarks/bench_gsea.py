@@ -11,7 +11,7 @@ as in the sample experiment, which is the expensive case for the multilevel p-va
 Collections: hallmark (50 sets), nrf2, ferroptosis, cell_death (65 sets in all).
 
 Variants
-- ``redoxseq``: :func:`redoxseq.enrichment.run_prerank` once per collection, as the workflow
+- ``redoxseq``: :func:`redoxseq.enrichment.gsea.run_prerank` once per collection, as the workflow
   does (multilevel, eps = 1e-10, 1000 permutations for NES).
 - ``gseapy_multilevel_eps1e-50``: the same through gseapy with its default eps (1e-50).
 - ``gseapy_permutation``: gseapy's classic GSEA permutation test (1000 permutations), the
@@ -37,7 +37,7 @@ def make_ranking(n_genes: int):  # type: ignore[no-untyped-def]
     import numpy as np
     import pandas as pd
 
-    from redoxseq.genesets import load_bundled
+    from redoxseq.enrichment.genesets import load_bundled
 
     genes: list[str] = []
     for collection in COLLECTIONS:
@@ -56,7 +56,7 @@ def run_variant(variant: str, n_genes: int, threads: int) -> dict[str, float]:
     ranking, collections = make_ranking(n_genes)
     import gseapy  # imported before timing: the import is not part of the analysis
 
-    from redoxseq.enrichment import run_prerank, sort_ranking
+    from redoxseq.enrichment.gsea import run_prerank, sort_ranking
 
     wall0, cpu0 = time.perf_counter(), time.process_time()
     n_tested = 0

@@ -15,8 +15,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from redoxseq.de import contrast_results, design_outputs, fit_model, get_engine
-from redoxseq.design import preflight
+from redoxseq.de.design import preflight
+from redoxseq.de.fit import contrast_results, design_outputs, fit_model, get_engine
 
 
 def main() -> None:

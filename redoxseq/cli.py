@@ -89,8 +89,15 @@ def _parser() -> argparse.ArgumentParser:
 def _count(args: argparse.Namespace) -> None:
     import pandas as pd
 
-    from redoxseq.annotation import build_gene_index, gene_table, load_gene_index, save_gene_index
-    from redoxseq.counting import CountOptions, count_sample, read_alias_file
+    from redoxseq.counting.alignments import read_alias_file
+    from redoxseq.counting.annotation import (
+        build_gene_index,
+        gene_table,
+        load_gene_index,
+        save_gene_index,
+    )
+    from redoxseq.counting.sample import count_sample
+    from redoxseq.counting.types import CountOptions
     from redoxseq.io import atomic_open, write_tsv
 
     start = time.perf_counter()

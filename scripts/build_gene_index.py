@@ -1,6 +1,6 @@
 """Snakemake adapter: parse the GTF once into the gene index and the gene annotation table."""
 
-from redoxseq.annotation import build_gene_index, gene_table, save_gene_index
+from redoxseq.counting.annotation import build_gene_index, gene_table, save_gene_index
 from redoxseq.io import write_tsv
 from redoxseq.logs import setup_logging
 

@@ -1,6 +1,6 @@
 """Snakemake adapter: merge per-sample counts into the genes x samples matrix."""
 
-from redoxseq.counting import merge_counts
+from redoxseq.counting.sample import merge_counts
 from redoxseq.io import write_tsv
 from redoxseq.logs import setup_logging
 

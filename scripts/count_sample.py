@@ -1,7 +1,7 @@
 """Snakemake adapter: count all units (BAMs) of one sample and write its tables."""
 
-from redoxseq.annotation import load_gene_index
-from redoxseq.counting import count_sample, options_from_config, write_sample_counts
+from redoxseq.counting.annotation import load_gene_index
+from redoxseq.counting.sample import count_sample, options_from_config, write_sample_counts
 from redoxseq.logs import setup_logging
 
 setup_logging(snakemake.log[0])

@@ -1,6 +1,6 @@
 """Adapter: test one named contrast on the fitted model; write results, gene lists, summary."""
 
-from redoxseq.de import read_samples, run_contrast
+from redoxseq.de.fit import read_samples, run_contrast
 from redoxseq.logs import setup_logging
 
 setup_logging(snakemake.log[0])

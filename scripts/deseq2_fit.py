@@ -2,7 +2,7 @@
 
 import logging
 
-from redoxseq.de import read_samples, run_fit
+from redoxseq.de.fit import read_samples, run_fit
 from redoxseq.logs import setup_logging
 
 setup_logging(snakemake.log[0])

@@ -1,7 +1,7 @@
 """Snakemake adapter: GSEA prerank of one contrast on one gene-set collection."""
 
-from redoxseq.enrichment import gsea_contrast
-from redoxseq.genesets import read_gmt
+from redoxseq.enrichment.genesets import read_gmt
+from redoxseq.enrichment.gsea import gsea_contrast
 from redoxseq.io import read_tsv, write_tsv
 from redoxseq.logs import setup_logging
 

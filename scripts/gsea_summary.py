@@ -1,6 +1,6 @@
 """Snakemake adapter: NES and FDR of every contrast x gene set in one table (+ skipped sets)."""
 
-from redoxseq.enrichment import combine_skipped, summarize
+from redoxseq.enrichment.gsea import combine_skipped, summarize
 from redoxseq.io import read_tsv, write_tsv
 from redoxseq.logs import setup_logging
 

@@ -1,7 +1,7 @@
 """Adapter: validate a user count matrix; write the counting stage's two tables from it."""
 
-from redoxseq.countmatrix import import_count_matrix
-from redoxseq.de import read_samples
+from redoxseq.counting.countmatrix import import_count_matrix
+from redoxseq.de.fit import read_samples
 from redoxseq.io import write_tsv
 from redoxseq.logs import setup_logging
 

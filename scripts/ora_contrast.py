@@ -1,7 +1,7 @@
 """Snakemake adapter: over-representation of one contrast's up/down genes in one collection."""
 
-from redoxseq.enrichment import ora_contrast
-from redoxseq.genesets import read_gmt
+from redoxseq.enrichment.genesets import read_gmt
+from redoxseq.enrichment.gsea import ora_contrast
 from redoxseq.io import read_tsv, write_tsv
 from redoxseq.logs import setup_logging
 

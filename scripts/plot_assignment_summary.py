@@ -2,7 +2,7 @@
 
 from redoxseq.io import read_tsv
 from redoxseq.logs import setup_logging
-from redoxseq.plots import plot_assignment_summary, save_figure
+from redoxseq.plots.figures import plot_assignment_summary, save_figure
 
 setup_logging(snakemake.log[0])
 

@@ -2,10 +2,10 @@
 
 import logging
 
-from redoxseq.genesets import genes_in_sets
+from redoxseq.enrichment.genesets import genes_in_sets
 from redoxseq.io import read_tsv
 from redoxseq.logs import setup_logging
-from redoxseq.plots import plot_ma, plot_volcano, save_figure
+from redoxseq.plots.figures import plot_ma, plot_volcano, save_figure
 
 setup_logging(snakemake.log[0])
 logger = logging.getLogger("plot_contrast")

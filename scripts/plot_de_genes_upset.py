@@ -2,7 +2,7 @@
 
 from redoxseq.io import read_tsv, write_tsv
 from redoxseq.logs import setup_logging
-from redoxseq.plots import plot_upset, save_figure, upset_intersections
+from redoxseq.plots.figures import plot_upset, save_figure, upset_intersections
 
 setup_logging(snakemake.log[0])
 

@@ -2,7 +2,7 @@
 
 from redoxseq.io import read_tsv
 from redoxseq.logs import setup_logging
-from redoxseq.plots import plot_gsea_summary, save_figure
+from redoxseq.plots.figures import plot_gsea_summary, save_figure
 
 setup_logging(snakemake.log[0])
 

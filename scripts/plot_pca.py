@@ -5,7 +5,7 @@ import logging
 from redoxseq.config import read_sample_sheet
 from redoxseq.io import read_tsv, write_tsv
 from redoxseq.logs import setup_logging
-from redoxseq.plots import compute_pca, plot_pca, save_figure
+from redoxseq.plots.figures import compute_pca, plot_pca, save_figure
 
 setup_logging(snakemake.log[0])
 logger = logging.getLogger("plot_pca")

@@ -3,7 +3,7 @@
 from redoxseq.config import read_sample_sheet
 from redoxseq.io import read_tsv
 from redoxseq.logs import setup_logging
-from redoxseq.plots import plot_heatmap, save_figure, top_significant_genes
+from redoxseq.plots.figures import plot_heatmap, save_figure, top_significant_genes
 
 setup_logging(snakemake.log[0])
 

@@ -1,7 +1,7 @@
 """Snakemake adapter: ssGSEA scores per sample and their comparison between sample groups."""
 
-from redoxseq.enrichment import score_samples
-from redoxseq.genesets import read_gmt
+from redoxseq.enrichment.genesets import read_gmt
+from redoxseq.enrichment.gsea import score_samples
 from redoxseq.io import read_tsv, write_tsv
 from redoxseq.logs import setup_logging
 

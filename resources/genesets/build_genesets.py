@@ -33,7 +33,7 @@ import yaml
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
 
-from redoxseq.genesets import read_gmt, sha256sum, write_gmt  # noqa: E402
+from redoxseq.enrichment.genesets import read_gmt, sha256sum, write_gmt  # noqa: E402
 
 logger = logging.getLogger("build_genesets")
 

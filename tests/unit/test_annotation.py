@@ -1,10 +1,15 @@
 # ruff: noqa: E501 (GTF lines)
-"""Unit tests of redoxseq.annotation: GTF/GFF3/SAF parsing and the segment index."""
+"""Unit tests of redoxseq.counting.annotation: GTF/GFF3/SAF parsing and the segment index."""
 
 import numpy as np
 import pytest
 
-from redoxseq.annotation import build_gene_index, gene_table, load_gene_index, save_gene_index
+from redoxseq.counting.annotation import (
+    build_gene_index,
+    gene_table,
+    load_gene_index,
+    save_gene_index,
+)
 from redoxseq.errors import InputError
 
 GTF = """\
@@ -124,7 +129,7 @@ def test_segments_equal_a_per_base_oracle(tmp_path):
 def test_bad_line_deep_in_a_gzipped_gtf_is_named(tmp_path, monkeypatch):
     import gzip
 
-    from redoxseq import annotation
+    from redoxseq.counting import annotation
 
     monkeypatch.setattr(annotation, "_CHUNK", 1 << 16)  # many blocks: line numbers carry over
     good = 'c1\tt\texon\t{0}\t{1}\t.\t+\t.\tgene_id "G{2}"; transcript_id "T{2}";\n'

@@ -8,18 +8,18 @@ import pandas as pd
 import pysam
 import pytest
 
-from redoxseq.annotation import build_gene_index
 from redoxseq.cli import main
-from redoxseq.counting import (
-    CountOptions,
+from redoxseq.counting.annotation import build_gene_index
+from redoxseq.counting.sample import (
     _fast_available,
-    choose_strandedness,
     count_bam,
     count_sample,
     merge_counts,
     options_from_config,
     write_sample_counts,
 )
+from redoxseq.counting.strandedness import choose_strandedness
+from redoxseq.counting.types import CountOptions
 from redoxseq.errors import ConfigError, InputError
 
 READS = Path(__file__).parents[1] / "data" / "reads"

@@ -9,9 +9,10 @@ import numpy as np
 import pysam
 import pytest
 
-from redoxseq import counting_parallel
-from redoxseq.annotation import build_gene_index
-from redoxseq.counting import CountOptions, _fast_available, count_bam, count_sample
+from redoxseq.counting import parallel as counting_parallel
+from redoxseq.counting.annotation import build_gene_index
+from redoxseq.counting.sample import _fast_available, count_bam, count_sample
+from redoxseq.counting.types import CountOptions
 
 pytestmark = pytest.mark.skipif(not _fast_available(), reason="Cython engine not built")
 
@@ -50,7 +51,7 @@ def test_split_bam_equals_one_pass(indexed_bam, chr21_index, options, monkeypatc
     # ~100 regions on one contig: many pairs straddle a region boundary
     monkeypatch.setattr(counting_parallel, "REGIONS_PER_PROCESS", 50)
     one = count_bam(indexed_bam, chr21_index, options, threads=1)
-    with caplog.at_level(logging.INFO, logger="redoxseq.counting_parallel"):
+    with caplog.at_level(logging.INFO, logger="redoxseq.counting.parallel"):
         split = count_bam(indexed_bam, chr21_index, options, threads=2)
     assert "regions on 2 processes" in caplog.text
     _same(one, split)
@@ -86,7 +87,7 @@ def test_unsorted_or_unindexed_bam_is_streamed(tmp_path, indexed_bam, chr21_inde
         pysam.sort("-n", "-o", str(other), str(indexed_bam))
     else:
         shutil.copy(indexed_bam, other)
-    with caplog.at_level(logging.INFO, logger="redoxseq.counting_parallel"):
+    with caplog.at_level(logging.INFO, logger="redoxseq.counting.parallel"):
         result = count_bam(other, chr21_index, OPTIONS[1], threads=2)
     expected = "sort order 'queryname'" if layout == "name-sorted" else "not indexed"
     assert expected in caplog.text and "samtools index" in caplog.text

@@ -12,7 +12,8 @@ import pytest
 import yaml
 from scipy.stats import pearsonr
 
-from redoxseq.de import (
+from redoxseq.de.design import build_design, parse_formula, preflight
+from redoxseq.de.fit import (
     contrast_results,
     design_outputs,
     fit_model,
@@ -22,7 +23,6 @@ from redoxseq.de import (
     run_fit,
     significant_workbook,
 )
-from redoxseq.design import build_design, parse_formula, preflight
 from tests.conftest import REPO
 
 DATA = REPO / "tests" / "data" / "counts" / "interaction_sim"
@@ -209,8 +209,8 @@ def test_dds_subclass_size_factors_and_cooks_equal_pydeseq2s(monkeypatch) -> Non
     # Cook's distances to rounding (summation order of the trimmed means).
     from pydeseq2.dds import DeseqDataSet
 
-    import redoxseq.de as de
-    from redoxseq.inference import BatchedInference
+    import redoxseq.de.fit as de
+    from redoxseq.de.inference import BatchedInference
 
     monkeypatch.setattr(de, "_GENE_BLOCK", 24 * 37)  # many blocks, a ragged last one
     rng = np.random.default_rng(21)

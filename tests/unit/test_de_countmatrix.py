@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from redoxseq.countmatrix import gene_annotation_from_gtf, import_count_matrix
+from redoxseq.counting.countmatrix import gene_annotation_from_gtf, import_count_matrix
 from redoxseq.errors import InputError
 
 SAMPLES = ["ctrl_1", "ctrl_2", "drug_1"]

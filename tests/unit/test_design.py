@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from redoxseq.design import build_design, parse_formula, preflight
+from redoxseq.de.design import build_design, parse_formula, preflight
 from redoxseq.errors import ConfigError
 from tests.conftest import REPO
 

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from redoxseq.enrichment import (
+from redoxseq.enrichment.genesets import load_bundled
+from redoxseq.enrichment.gsea import (
     GROUP_COLUMNS,
     ORA_COLUMNS,
     PRERANK_COLUMNS,
@@ -32,7 +33,6 @@ from redoxseq.enrichment import (
     summarize,
 )
 from redoxseq.errors import InputError
-from redoxseq.genesets import load_bundled
 
 SEED = 20261121
 NRF2_TARGETS = ["Nqo1", "Hmox1", "Gclc", "Gclm", "Txnrd1", "Srxn1", "Slc7a11", "Txn1", "G6pdx"]
@@ -168,7 +168,7 @@ def test_prerank_byte_identical_across_runs_and_threads() -> None:
 SUBPROCESS = """
 import sys
 import numpy as np, pandas as pd
-from redoxseq.enrichment import run_prerank
+from redoxseq.enrichment.gsea import run_prerank
 rng = np.random.default_rng(0)
 genes = [f"Gene{i}" for i in range(3000)]
 ranking = pd.Series(rng.normal(size=3000), index=genes)
@@ -348,7 +348,10 @@ def test_summarize_orders_and_columns() -> None:
 
 
 def test_library_import_stays_light() -> None:
-    code = "import sys, redoxseq.enrichment, redoxseq.genesets; print('gseapy' in sys.modules)"
+    code = (
+        "import sys, redoxseq.enrichment.gsea, redoxseq.enrichment.genesets; "
+        "print('gseapy' in sys.modules)"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
 
@@ -360,7 +363,7 @@ def test_bh_matches_reference_values() -> None:
 
 
 def test_combine_skipped_lists_sets_empty_after_mapping() -> None:
-    from redoxseq.enrichment import SKIPPED_COLUMNS, combine_skipped
+    from redoxseq.enrichment.gsea import SKIPPED_COLUMNS, combine_skipped
 
     ranking = pd.Series(np.linspace(1, -1, 50), index=[f"g{i}" for i in range(50)])
     outcome = prerank(ranking, {"EMPTY": ["Absent1", "Absent2"]}, seed=1, permutations=100)

@@ -8,8 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from redoxseq.errors import InputError
-from redoxseq.genesets import (
+from redoxseq.enrichment.genesets import (
     ALLOWED_LICENCES,
     BUNDLED_COLLECTIONS,
     LIBRARY_DIR,
@@ -26,6 +25,7 @@ from redoxseq.genesets import (
     strip_ensembl_version,
     write_gmt,
 )
+from redoxseq.errors import InputError
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "genesets"
 SPECIES = ("human", "mouse")
@@ -228,7 +228,7 @@ def test_wrong_id_type_stops() -> None:
 
 
 def test_genes_in_sets_unites_named_sets_across_files(tmp_path) -> None:
-    from redoxseq.genesets import genes_in_sets
+    from redoxseq.enrichment.genesets import genes_in_sets
 
     first = tmp_path / "a.gmt"
     first.write_text("NRF2\tdesc\tHmox1\tNqo1\nOTHER\tdesc\tActb\n", encoding="utf-8")

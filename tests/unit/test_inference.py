@@ -1,4 +1,4 @@
-"""Tests of redoxseq.inference (batched pyDESeq2 inference engine).
+"""Tests of redoxseq.de.inference (batched pyDESeq2 inference engine).
 
 Reference behaviour is pyDESeq2's own ``DefaultInference`` / per-gene utilities (run here,
 never hard-coded) and R DESeq2 1.34 outputs shipped by PyDESeq2 (tests/data/pydeseq2).
@@ -44,8 +44,7 @@ from pydeseq2.dds import DeseqDataSet  # noqa: E402
 from pydeseq2.default_inference import DefaultInference  # noqa: E402
 from pydeseq2.ds import DeseqStats  # noqa: E402
 
-from redoxseq.errors import ConfigError  # noqa: E402
-from redoxseq.inference import (  # noqa: E402
+from redoxseq.de.inference import (  # noqa: E402
     BatchedInference,
     _alpha_fallback,
     _AlphaProblem,
@@ -53,6 +52,7 @@ from redoxseq.inference import (  # noqa: E402
     _psi01,
     get_inference,
 )
+from redoxseq.errors import ConfigError  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "pydeseq2"
 RTOL = 1e-10
@@ -374,10 +374,10 @@ def test_alpha_objective_and_derivatives(problem):
 @pytest.mark.parametrize("p", [1, 2, 4])
 @pytest.mark.parametrize("prior", [False, True])
 def test_dispersion_kernel_matches_the_numpy_path(p, prior):
-    # The C kernel (redoxseq._dispersion_fast) and the NumPy path compute the same objective,
+    # The C kernel (redoxseq.de._dispersion_fast) and the NumPy path compute the same objective,
     # gradient and curvature; counts below 64 take the kernel's recurrence tables, larger ones
     # its series. Rounding differs: the NumPy path's psi(y + r) - psi(r) cancels at large r.
-    from redoxseq import inference
+    from redoxseq.de import inference
 
     if inference._dispersion_fast is None:
         pytest.skip("extension not built (tests/unit/test_install.py fails in that case)")
@@ -406,7 +406,7 @@ def test_dispersion_kernel_matches_the_numpy_path(p, prior):
 def test_dispersion_kernel_flags_a_singular_cox_reid_matrix():
     # A gene whose X^T W X is singular (a design column that is zero) gets NaN, as the NumPy
     # path's singular inverse does; the caller's fallback takes it.
-    from redoxseq import inference
+    from redoxseq.de import inference
 
     if inference._dispersion_fast is None:
         pytest.skip("extension not built")

@@ -19,7 +19,7 @@ def test_compiled_counting_engine_is_installed() -> None:
     Without it every fast-engine comparison would be skipped and counting would silently be
     several times slower.
     """
-    from redoxseq.counting_parallel import load_fast_engine
+    from redoxseq.counting.parallel import load_fast_engine
 
     assert hasattr(load_fast_engine(), "count_alignment_file")
 
@@ -30,7 +30,7 @@ def test_compiled_counting_engine_is_installed() -> None:
 )
 def test_compiled_dispersion_kernel_is_installed() -> None:
     """Same for the dispersion kernel of the batched DE engine (NumPy fallback: ~2x slower)."""
-    from redoxseq import inference
+    from redoxseq.de import inference
 
     assert inference._dispersion_fast is not None
     assert hasattr(inference._dispersion_fast, "alpha_fgh")
@@ -38,7 +38,8 @@ def test_compiled_dispersion_kernel_is_installed() -> None:
 
 def test_importing_redoxseq_does_not_import_heavy_stage_packages() -> None:
     code = (
-        "import sys, redoxseq, redoxseq.config, redoxseq.io, redoxseq.plots, redoxseq.design;"
+        "import sys, redoxseq, redoxseq.config, redoxseq.io, redoxseq.plots.figures, "
+        "redoxseq.de.design;"
         "print(sorted(m for m in ('pysam', 'pydeseq2', 'gseapy') if m in sys.modules))"
     )
     result = subprocess.run(

@@ -8,7 +8,7 @@ import pytest
 from sklearn.decomposition import PCA
 
 from redoxseq.errors import InputError
-from redoxseq.plots import (
+from redoxseq.plots.figures import (
     _significance_classes,
     compute_pca,
     plot_assignment_summary,

@@ -1,4 +1,4 @@
-"""Tests for the deterministic sample-experiment simulator (redoxseq.simulate)."""
+"""Tests for the deterministic sample-experiment simulator (redoxseq.sim.experiment)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pandas as pd
 import pysam
 import pytest
 
-from redoxseq.simulate import (
+from redoxseq.sim.experiment import (
     DEFAULT_OUTDIR,
     DEFAULT_SEED,
     SimulationParams,

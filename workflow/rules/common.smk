@@ -133,7 +133,7 @@ def get_unit_names(wildcards):
 # ----------------------------------------------------------------------------------------
 # deseq2: input functions of the differential-expression stage
 # ----------------------------------------------------------------------------------------
-from redoxseq.design import preflight as _deseq2_preflight
+from redoxseq.de.design import preflight as _deseq2_preflight
 
 
 def _deseq2_report():
@@ -196,7 +196,9 @@ def get_deseq2_outputs():
 # gsea: input functions of the enrichment stage
 # ----------------------------------------------------------------------------------------
 
-GENESET_LIBRARY = Path(workflow.basedir) / "resources" / "genesets"
+GENESET_LIBRARY = Path(
+    os.path.relpath(Path(workflow.basedir) / "resources" / "genesets")
+)
 
 
 def get_gsea_collections():
@@ -231,7 +233,7 @@ _check_gsea_collections()
 
 def _check_highlight_gene_sets():
     """Every gene set named in plots.highlight_gene_sets exists in a GSEA collection."""
-    from redoxseq.genesets import read_gmt
+    from redoxseq.enrichment.genesets import read_gmt
 
     wanted = config["plots"]["highlight_gene_sets"]
     if not wanted:
@@ -336,3 +338,19 @@ def get_gsea_outputs():
 
 
 _check_highlight_gene_sets()
+
+
+# ----------------------------------------------------------------------------------------
+# code provenance: the library files each job runs, declared as its inputs
+# ----------------------------------------------------------------------------------------
+from redoxseq.sources import library_sources as _library_sources
+
+
+def get_library_sources(script):
+    """Library modules (and compiled kernels' .pyx sources) that an adapter imports.
+
+    Declared as the job's ``lib`` input so that editing the science reruns exactly the jobs
+    that run it. Paths are relative to the project folder, so moving the project reruns
+    nothing.
+    """
+    return _library_sources(script, workflow.basedir)

@@ -6,7 +6,7 @@
 rule build_gene_index:
     input:
         gtf=config["annotation"]["gtf"],
-        lib=workflow.source_path("../../redoxseq/annotation.py"),
+        lib=get_library_sources("scripts/build_gene_index.py"),
     output:
         index="results/counts/gene_index.pkl",
         annotation="results/counts/genes.annotation.tsv",
@@ -27,7 +27,7 @@ rule count_sample:
     input:
         bams=get_unit_bams,
         index="results/counts/gene_index.pkl",
-        lib=workflow.source_path("../../redoxseq/counting.py"),
+        lib=get_library_sources("scripts/count_sample.py"),
     output:
         counts="results/counts/{sample}.counts.tsv",
         summary="results/counts/{sample}.counts.tsv.summary",
@@ -57,7 +57,7 @@ rule merge_counts:
         counts=expand("results/counts/{sample}.counts.tsv", sample=SAMPLES),
         summaries=expand("results/counts/{sample}.counts.tsv.summary", sample=SAMPLES),
         strandedness=expand("results/counts/{sample}.strandedness.tsv", sample=SAMPLES),
-        lib=workflow.source_path("../../redoxseq/counting.py"),
+        lib=get_library_sources("scripts/count_merge.py"),
     output:
         counts="results/counts/all.counts.tsv",
         summary=report(

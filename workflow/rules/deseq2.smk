@@ -7,7 +7,7 @@ if DESEQ2_COUNT_MATRIX:
     rule import_count_matrix:
         input:
             unpack(get_count_matrix_inputs),
-            lib=workflow.source_path("../../redoxseq/countmatrix.py"),
+            lib=get_library_sources("scripts/import_count_matrix.py"),
         output:
             counts="results/counts/all.counts.tsv",
             annotation="results/counts/genes.annotation.tsv",
@@ -26,8 +26,7 @@ rule deseq2_fit:
     input:
         counts="results/counts/all.counts.tsv",
         samples=config["samples"],
-        lib=workflow.source_path("../../redoxseq/de.py"),
-        design_lib=workflow.source_path("../../redoxseq/design.py"),
+        lib=get_library_sources("scripts/deseq2_fit.py"),
     output:
         model="results/deseq2/model.npz",
         normalized_counts="results/deseq2/normalized_counts.tsv",
@@ -66,8 +65,7 @@ rule deseq2_contrast:
         counts="results/counts/all.counts.tsv",
         annotation="results/counts/genes.annotation.tsv",
         samples=config["samples"],
-        lib=workflow.source_path("../../redoxseq/de.py"),
-        design_lib=workflow.source_path("../../redoxseq/design.py"),
+        lib=get_library_sources("scripts/deseq2_contrast.py"),
     output:
         results="results/deseq2/{contrast}.results.tsv",
         up="results/deseq2/{contrast}.up.tsv",
@@ -94,7 +92,7 @@ rule deseq2_workbook:
     input:
         results=expand("results/deseq2/{contrast}.results.tsv", contrast=CONTRASTS),
         summaries=expand("results/deseq2/{contrast}.summary.tsv", contrast=CONTRASTS),
-        lib=workflow.source_path("../../redoxseq/de.py"),
+        lib=get_library_sources("scripts/deseq2_workbook.py"),
     output:
         workbook=report(
             "results/deseq2/significant_genes.xlsx",

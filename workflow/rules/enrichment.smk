@@ -1,4 +1,4 @@
-# Gene-set enrichment (redoxseq.enrichment, gseapy, offline): per contrast x collection GSEA
+# Gene-set enrichment (redoxseq.enrichment.gsea, gseapy, offline): per contrast x collection GSEA
 # prerank and over-representation of the up/down lists; per-sample ssGSEA scores with a group
 # comparison; one cross-contrast summary. Gene sets: bundled library (resources/genesets/) for
 # config species, plus user GMT files (gsea.user_gene_sets).
@@ -9,8 +9,7 @@ rule gsea_prerank:
         results="results/deseq2/{contrast}.results.tsv",
         annotation=get_gene_annotation,
         gmt=get_gmt,
-        lib=workflow.source_path("../../redoxseq/enrichment.py"),
-        lib_genesets=workflow.source_path("../../redoxseq/genesets.py"),
+        lib=get_library_sources("scripts/gsea_prerank.py"),
     output:
         table="results/gsea/{contrast}.{collection}.gsea.tsv",
         skipped="results/gsea/{contrast}.{collection}.gsea.skipped.tsv",
@@ -43,8 +42,7 @@ rule gsea_ora:
         down="results/deseq2/{contrast}.down.tsv",
         annotation=get_gene_annotation,
         gmt=get_gmt,
-        lib=workflow.source_path("../../redoxseq/enrichment.py"),
-        lib_genesets=workflow.source_path("../../redoxseq/genesets.py"),
+        lib=get_library_sources("scripts/ora_contrast.py"),
     output:
         table="results/gsea/{contrast}.{collection}.ora.tsv",
     log:
@@ -67,8 +65,7 @@ rule ssgsea_scores:
         unpack(get_ssgsea_gmts),
         expression=get_ssgsea_expression,
         annotation=get_gene_annotation,
-        lib=workflow.source_path("../../redoxseq/enrichment.py"),
-        lib_genesets=workflow.source_path("../../redoxseq/genesets.py"),
+        lib=get_library_sources("scripts/ssgsea_scores.py"),
     output:
         scores="results/gsea/ssgsea.scores.tsv",
         comparison=report(
@@ -102,7 +99,7 @@ rule gsea_summary:
     input:
         tables=get_gsea_tables,
         skipped=get_gsea_skipped_tables,
-        lib=workflow.source_path("../../redoxseq/enrichment.py"),
+        lib=get_library_sources("scripts/gsea_summary.py"),
     output:
         summary=report(
             "results/gsea/summary.tsv",

@@ -4,7 +4,7 @@
 rule plot_assignment_summary:
     input:
         summary="results/counts/all.summary.tsv",
-        lib=workflow.source_path("../../redoxseq/plots.py"),
+        lib=get_library_sources("scripts/plot_assignment_summary.py"),
     output:
         figure=report(
             f"results/figures/read_assignment.{config['plots']['format']}",
@@ -25,7 +25,7 @@ rule plot_pca:
     input:
         vst="results/deseq2/vst_blind.tsv",
         samples=config["samples"],
-        lib=workflow.source_path("../../redoxseq/plots.py"),
+        lib=get_library_sources("scripts/plot_pca.py"),
     output:
         figure=report(
             f"results/figures/pca.{config['plots']['format']}",
@@ -51,7 +51,7 @@ rule plot_contrast:
         results="results/deseq2/{contrast}.results.tsv",
         summary="results/deseq2/{contrast}.summary.tsv",
         gmts=get_highlight_gmts,
-        lib=workflow.source_path("../../redoxseq/plots.py"),
+        lib=get_library_sources("scripts/plot_contrast.py"),
     output:
         volcano=report(
             f"results/figures/{{contrast}}.volcano.{config['plots']['format']}",
@@ -80,7 +80,7 @@ rule plot_contrast:
 rule plot_gsea_summary:
     input:
         summary="results/gsea/summary.tsv",
-        lib=workflow.source_path("../../redoxseq/plots.py"),
+        lib=get_library_sources("scripts/plot_gsea_summary.py"),
     output:
         figure=report(
             f"results/figures/gsea_summary.{config['plots']['format']}",
@@ -101,7 +101,7 @@ rule plot_de_genes_upset:
     input:
         up=expand("results/deseq2/{contrast}.up.tsv", contrast=CONTRASTS),
         down=expand("results/deseq2/{contrast}.down.tsv", contrast=CONTRASTS),
-        lib=workflow.source_path("../../redoxseq/plots.py"),
+        lib=get_library_sources("scripts/plot_de_genes_upset.py"),
     output:
         figure=report(
             f"results/figures/de_genes_upset.{config['plots']['format']}",
@@ -126,7 +126,7 @@ rule plot_top_genes_heatmap:
         vst="results/deseq2/vst.tsv",
         results=expand("results/deseq2/{contrast}.results.tsv", contrast=CONTRASTS),
         samples=config["samples"],
-        lib=workflow.source_path("../../redoxseq/plots.py"),
+        lib=get_library_sources("scripts/plot_top_genes_heatmap.py"),
     output:
         figure=report(
             f"results/figures/top_genes_heatmap.{config['plots']['format']}",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from redoxseq.counting import MODES
+from redoxseq.counting.types import MODES
 
 #: featureCounts flags without a value, and the CountOptions keyword each sets.
 FLAGS: dict[str, tuple[str, object]] = {

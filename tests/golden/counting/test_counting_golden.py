@@ -11,14 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from redoxseq.annotation import build_gene_index
-from redoxseq.counting import (
-    MODES,
-    SUMMARY_CATEGORIES,
-    CountOptions,
-    _fast_available,
-    count_bam,
-)
+from redoxseq.counting import parallel as counting_parallel
+from redoxseq.counting.annotation import build_gene_index
+from redoxseq.counting.sample import _fast_available, count_bam
+from redoxseq.counting.types import MODES, SUMMARY_CATEGORIES, CountOptions
 from tests.golden.counting.featurecounts_options import apply_option
 
 HERE = Path(__file__).parent
@@ -70,8 +66,6 @@ def fuzz_index():
 def test_fuzz_matches_featurecounts(kind, engine, fuzz_index, monkeypatch):
     threads = 1
     if engine == "fast-split":
-        from redoxseq import counting_parallel
-
         monkeypatch.setattr(counting_parallel, "REGIONS_PER_PROCESS", 20)
         engine, threads = "fast", 3
     options = pd.read_csv(FUZZ / "options.tsv", sep="\t", index_col=0)["featurecounts_args"]

@@ -13,8 +13,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from redoxseq.annotation import build_gene_index
-from redoxseq.counting import MODES, CountOptions, _fast_available, count_bam, read_alias_file
+from redoxseq.counting.alignments import read_alias_file
+from redoxseq.counting.annotation import build_gene_index
+from redoxseq.counting.sample import _fast_available, count_bam
+from redoxseq.counting.types import MODES, CountOptions
 from tests.golden.counting.featurecounts_options import apply_option
 
 DATA = Path(__file__).parents[2] / "data" / "reads" / "featurecounts_corner"

@@ -9,14 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from redoxseq.annotation import build_gene_index
-from redoxseq.counting import (
-    MODES,
-    SUMMARY_CATEGORIES,
-    CountOptions,
-    _fast_available,
-    count_bam,
-)
+from redoxseq.counting.annotation import build_gene_index
+from redoxseq.counting.sample import _fast_available, count_bam
+from redoxseq.counting.types import MODES, SUMMARY_CATEGORIES, CountOptions
 
 READS = Path(__file__).parents[2] / "data" / "reads"
 YEAST = READS / "yeast"

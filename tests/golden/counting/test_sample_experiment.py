@@ -12,16 +12,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from redoxseq import counting_parallel
-from redoxseq.annotation import build_gene_index
-from redoxseq.counting import (
-    MODES,
-    SUMMARY_CATEGORIES,
-    CountOptions,
-    _fast_available,
-    count_bam,
-    count_sample,
-)
+from redoxseq.counting import parallel as counting_parallel
+from redoxseq.counting.annotation import build_gene_index
+from redoxseq.counting.sample import _fast_available, count_bam, count_sample
+from redoxseq.counting.types import MODES, SUMMARY_CATEGORIES, CountOptions
 
 ROOT = Path(__file__).parents[3]
 EXPERIMENT = ROOT / "resources" / "sample_experiment"

@@ -8,8 +8,8 @@ from typing import Any
 import pandas as pd
 
 from redoxseq.config import read_sample_sheet
-from redoxseq.de import FittedModel, design_outputs, fit_model
-from redoxseq.design import PreflightReport, preflight
+from redoxseq.de.design import PreflightReport, preflight
+from redoxseq.de.fit import FittedModel, design_outputs, fit_model
 
 
 def fit_fixture(

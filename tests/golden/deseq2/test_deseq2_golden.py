@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 from scipy.stats import pearsonr, spearmanr
 
-from redoxseq.de import FittedModel, contrast_results, fit_model, get_engine
-from redoxseq.design import PreflightReport, preflight
+from redoxseq.de.design import PreflightReport, preflight
+from redoxseq.de.fit import FittedModel, contrast_results, fit_model, get_engine
 from tests.conftest import REPO
 from tests.golden.deseq2.pipeline_fit import fit_fixture
 
@@ -29,7 +29,7 @@ BORDERLINE = (0.04, 0.0625)  # both padj within this band of the 0.05 cutoff
 #: genes one side calls and the other does not, beyond borderline padj, with the reason
 EXPLAINED: dict[tuple[str, str], str] = {
     # (interaction_sim G00976, a batched-engine MAP dispersion stuck at the gene-wise value, was
-    # listed here until redoxseq/inference.py kept the prior in its fallback; README.)
+    # listed here until redoxseq/de/inference.py kept the prior in its fallback; README.)
 }
 
 FIXTURES: dict[str, dict[str, Any]] = {

@@ -35,6 +35,7 @@ from redoxseq.io import atomic_path
 
 logger = logging.getLogger(__name__)
 
+
 PathLike = str | os.PathLike[str]
 AnnotationFormat = Literal["auto", "gtf", "gff3", "saf"]
 

@@ -1,7 +1,7 @@
 """Gene-set enrichment: GSEA prerank, per-sample ssGSEA scores, over-representation, summaries.
 
-All computations run gseapy offline on gene sets that :mod:`redoxseq.genesets` parsed (a dict,
-never a library name gseapy could download) with an explicit seed and thread count.
+All computations run gseapy offline on gene sets that :mod:`redoxseq.enrichment.genesets`
+parsed (a dict, never a library name gseapy could download) with an explicit seed and thread count.
 
 Determinism
 -----------
@@ -96,7 +96,7 @@ def sort_ranking(ranking: pd.Series) -> tuple[pd.Series, int]:
         dups = ranking.index[ranking.index.duplicated()].unique()[:5].tolist()
         raise InputError(
             f"the ranking has duplicated gene names (e.g. {dups}); collapse them first "
-            "(see redoxseq.enrichment.ranking_from_results)"
+            "(see redoxseq.enrichment.gsea.ranking_from_results)"
         )
     values = pd.to_numeric(ranking, errors="coerce").astype(float)
     n_na = int(values.isna().sum())
@@ -383,7 +383,7 @@ def attach_symbols(
 
     Rule: a non-empty ``gene_name`` already in ``results`` wins; otherwise the symbol of
     ``gene_id`` in ``id_to_name`` (Ensembl version suffixes ignored, see
-    :func:`redoxseq.genesets.id_to_symbol`); otherwise, when no mapping is given, the
+    :func:`redoxseq.enrichment.genesets.id_to_symbol`); otherwise, when no mapping is given, the
     ``gene_id`` itself (count matrices indexed by symbols). Genes left without a symbol keep an
     empty name and are not ranked.
 
@@ -394,7 +394,7 @@ def attach_symbols(
     id_to_name
         gene_id -> symbol, or None.
     """
-    from redoxseq.genesets import strip_ensembl_version
+    from redoxseq.enrichment.genesets import strip_ensembl_version
 
     if "gene_id" not in results.columns:
         raise InputError("the table has no gene_id column")
@@ -487,7 +487,7 @@ def gsea_contrast(
         When fewer than ``min_overlap`` of the collection's genes are measured (wrong species
         or identifier type).
     """
-    from redoxseq.genesets import check_overlap
+    from redoxseq.enrichment.genesets import check_overlap
 
     results = _with_symbols(results, annotation)
     ranking = ranking_from_results(results, metric)
@@ -516,7 +516,7 @@ def gsea_contrast(
 
 
 def _with_symbols(table: pd.DataFrame, annotation: pd.DataFrame | None) -> pd.DataFrame:
-    from redoxseq.genesets import id_to_symbol
+    from redoxseq.enrichment.genesets import id_to_symbol
 
     mapping = id_to_symbol(annotation) if annotation is not None else None
     return attach_symbols(table, mapping)
@@ -869,7 +869,7 @@ def ora_contrast(
         DESeq2 results of the contrast and its significant up / down genes (``gene_id`` column,
         optional ``gene_name``).
     """
-    from redoxseq.genesets import check_overlap
+    from redoxseq.enrichment.genesets import check_overlap
 
     res = _with_symbols(results, annotation)
     if "padj" not in res.columns:
@@ -919,7 +919,7 @@ def score_samples(
     (DataFrame, DataFrame)
         Scores (:func:`ssgsea_scores`) and group comparison (:func:`compare_groups`).
     """
-    from redoxseq.genesets import check_overlap, id_to_symbol
+    from redoxseq.enrichment.genesets import check_overlap, id_to_symbol
 
     mapping = id_to_symbol(annotation) if annotation is not None else None
     matrix = collapse_expression(expression, mapping)

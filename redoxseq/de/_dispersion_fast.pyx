@@ -1,6 +1,6 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 # cython: initializedcheck=False
-"""C kernel of the batched engine's dispersion objective (``redoxseq.inference``).
+"""C kernel of the batched engine's dispersion objective (``redoxseq.de.inference``).
 
 One pass over each gene's samples gives the objective, its first and second derivatives in
 ``x = log(alpha)`` of pyDESeq2's ``fit_alpha_mle`` loss without the prior (the caller adds

@@ -1,8 +1,8 @@
-"""Driver of the fast (Cython) counting engine, :mod:`redoxseq._counting_fast`.
+"""Driver of the fast (Cython) counting engine, :mod:`redoxseq.counting._counting_fast`.
 
 The engine reads records with htslib directly; pysam opens the file, so CRAM references and
 htslib decompression threads (``threads``) are handled by pysam. The result is a
-:class:`redoxseq.counting.UnitCounts`, identical to the reference implementation's.
+:class:`redoxseq.counting.types.UnitCounts`, identical to the reference implementation's.
 """
 
 from __future__ import annotations
@@ -18,17 +18,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from redoxseq.annotation import GeneIndex
-from redoxseq.counting import (
-    SUMMARY_CATEGORIES,
-    CountOptions,
-    PathLike,
-    UnitCounts,
-    open_alignments,
-)
+from redoxseq.counting.alignments import open_alignments
+from redoxseq.counting.annotation import GeneIndex
+from redoxseq.counting.types import SUMMARY_CATEGORIES, CountOptions, PathLike, UnitCounts
 from redoxseq.errors import InputError
 
 logger = logging.getLogger(__name__)
+
 
 _MULTI = {"none": 0, "all": 1, "fraction": 2}
 _OVERLAP = {"ambiguous": 0, "largest": 1, "all": 2}
@@ -83,7 +79,7 @@ def load_fast_engine() -> ModuleType:
     import pysam.libchtslib
 
     ctypes.CDLL(pysam.libchtslib.__file__, mode=os.RTLD_NOW | os.RTLD_GLOBAL | os.RTLD_NOLOAD)
-    import redoxseq._counting_fast as engine
+    import redoxseq.counting._counting_fast as engine
 
     return engine
 

@@ -46,7 +46,7 @@ and ``tests/unit/test_inference.py`` for the measured agreement):
   the whole matrix; same values up to rounding. ``dispersion_trend_gamma_glm``: inherited.
 
 The dispersion objective (its value, gradient and curvature for a set of genes) is computed
-by a small C kernel, ``redoxseq._dispersion_fast`` (Cython, built by ``setup.py``): one pass
+by a small C kernel, ``redoxseq.de._dispersion_fast`` (Cython, built by ``setup.py``): one pass
 over each gene's samples, no genes x samples temporaries, and because counts are integers,
 ``psi(y + r) - psi(r)``, ``psi1(y + r) - psi1(r)`` and ``lgamma(y + r) - lgamma(r)`` for
 counts below 64 come from per-gene recurrence tables (sums of ``1/(r+k)``, ``-1/(r+k)^2``,
@@ -80,7 +80,7 @@ from scipy.special import digamma, gammaln
 from scipy.stats import norm
 
 try:  # C kernel of the dispersion objective (optional build; NumPy path otherwise)
-    from redoxseq import _dispersion_fast
+    from redoxseq.de import _dispersion_fast
 except ImportError:  # pragma: no cover - exercised where the extension is not built
     _dispersion_fast = None  # type: ignore[assignment]
 
@@ -709,7 +709,7 @@ class _AlphaProblem:
         # the C kernel when built (``use_kernel=None``); False forces the NumPy path
         self.kernel = _dispersion_fast if use_kernel is not False else None
         if use_kernel and self.kernel is None:
-            raise RuntimeError("redoxseq._dispersion_fast is not built")
+            raise RuntimeError("redoxseq.de._dispersion_fast is not built")
         self.XX = _outer_design(X)
         self.la_hat = log_alpha_hat
         self.var = prior_disp_var
@@ -729,7 +729,7 @@ class _AlphaProblem:
     def _kernel_fgh(
         self, idx: np.ndarray, x: np.ndarray, want: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """:meth:`fgh` by the C kernel (``redoxseq._dispersion_fast``), then the prior."""
+        """:meth:`fgh` by the C kernel (``redoxseq.de._dispersion_fast``), then the prior."""
         assert self.kernel is not None
         k = idx.size
         f, g, h = np.empty(k), np.empty(k), np.empty(k)
@@ -994,7 +994,7 @@ class BatchedInference(DefaultInference):
         self.chunk_elements = int(chunk_elements)
         if _dispersion_fast is None:
             logger.warning(
-                "redoxseq._dispersion_fast is not built (no C compiler when redoxseq was "
+                "redoxseq.de._dispersion_fast is not built (no C compiler when redoxseq was "
                 "installed?): dispersions are fitted on the NumPy path, same results to "
                 "rounding, slower; rerun ./setup.sh with gcc and python3-dev to build it"
             )

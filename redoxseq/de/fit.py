@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import f as f_dist
 
-from redoxseq.design import (
+from redoxseq.de.design import (
     Contrast,
     Design,
     PreflightReport,
@@ -74,14 +74,14 @@ MODEL_FORMAT = 1
 def get_engine(name: str, threads: int) -> Inference:
     """The pyDESeq2 inference engine named by ``deseq2.inference``, on ``threads`` cores."""
     try:
-        from redoxseq.inference import get_inference
+        from redoxseq.de.inference import get_inference
     except ImportError as error:
         if name == "default":
             from pydeseq2.default_inference import DefaultInference
 
             return DefaultInference(n_cpus=threads)
         raise ConfigError(
-            f"deseq2.inference: 'batched' needs the module redoxseq.inference, which could not "
+            f"deseq2.inference: 'batched' needs the module redoxseq.de.inference, which could not "
             f"be imported ({error}); set deseq2.inference: default to use pyDESeq2's engine"
         ) from error
     if name not in {"batched", "default"}:
@@ -919,7 +919,7 @@ def contrast_results(
     Parameters
     ----------
     model : the fit (its design columns must be ``contrast.columns``).
-    contrast : resolved contrast (:func:`redoxseq.design.resolve_contrasts`).
+    contrast : resolved contrast (:func:`redoxseq.de.design.resolve_contrasts`).
     engine : pyDESeq2 inference engine (:func:`get_engine`).
     annotation : gene annotation indexed by gene_id with a ``gene_name`` column.
 
@@ -1168,7 +1168,7 @@ def read_samples(path: PathLike) -> pd.DataFrame:
 
 
 def _read_counts(path: PathLike) -> pd.DataFrame:
-    from redoxseq.countmatrix import read_count_table
+    from redoxseq.counting.countmatrix import read_count_table
 
     return read_count_table(path)
 

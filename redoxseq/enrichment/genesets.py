@@ -36,7 +36,7 @@ Species = Literal["mouse", "human"]
 GeneSets = dict[str, list[str]]
 
 #: Root of the bundled gene-set library (repository checkout layout).
-LIBRARY_DIR = Path(__file__).resolve().parent.parent / "resources" / "genesets"
+LIBRARY_DIR = Path(__file__).resolve().parents[2] / "resources" / "genesets"
 
 #: Collections shipped for both species.
 BUNDLED_COLLECTIONS: tuple[str, ...] = ("nrf2", "ferroptosis", "cell_death", "hallmark")

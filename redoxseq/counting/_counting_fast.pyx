@@ -1,5 +1,5 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
-"""Fast featureCounts-mode counting: the same rules as redoxseq.counting._Counter, in C.
+"""Fast featureCounts-mode counting: the same rules as redoxseq.counting.reference._Counter, in C.
 
 Reads records with htslib's ``sam_read1`` straight from a pysam ``AlignmentFile`` (so CRAM
 references and decompression threads are set up by pysam) without creating Python objects per
@@ -39,7 +39,7 @@ cnp.import_array()
 DEF MAXB = 256        # blocks per fragment kept (longer CIGARs are merged conservatively)
 DEF MAXK = 512        # distinct feature keys a fragment may touch
 
-# summary category columns (must match redoxseq.counting.SUMMARY_CATEGORIES)
+# summary category columns (must match redoxseq.counting.types.SUMMARY_CATEGORIES)
 DEF ASSIGNED = 0
 DEF UNMAPPED = 1
 DEF SINGLETON = 3

@@ -1,7 +1,7 @@
 """Design formulas, design matrices, named contrasts and the design pre-flight.
 
 This module is light (numpy + pandas only) so that the workflow can call :func:`preflight`
-at parse time, before any job runs; pyDESeq2 is only imported by :mod:`redoxseq.de`.
+at parse time, before any job runs; pyDESeq2 is only imported by :mod:`redoxseq.de.fit`.
 
 Design matrices follow R's ``model.matrix`` rules with treatment coding, so that
 coefficients mean what DESeq2 users expect:

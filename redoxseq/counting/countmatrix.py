@@ -23,6 +23,7 @@ from redoxseq.io import PathLike
 
 logger = logging.getLogger(__name__)
 
+
 __all__ = [
     "ANNOTATION_COLUMNS",
     "gene_annotation_from_gtf",

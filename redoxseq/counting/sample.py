@@ -1,0 +1,319 @@
+"""Counting one sample: engine dispatch, units summed, strandedness chosen, matrices merged."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from redoxseq.counting.alignments import (
+    detect_paired,
+    open_alignments,
+    read_alias_file,
+    resolve_contigs,
+)
+from redoxseq.counting.annotation import GeneIndex
+from redoxseq.counting.parallel import count_fast, load_fast_engine
+from redoxseq.counting.reference import (
+    _HtseqCounter,
+    _run_htseq,
+    count_pass_python,
+)
+from redoxseq.counting.strandedness import (
+    choose_strandedness,
+)
+from redoxseq.counting.types import (
+    ASSIGNED,
+    FRACTION_DECIMALS,
+    MODES,
+    SUMMARY_CATEGORIES,
+    CountOptions,
+    FixedStrandedness,
+    PathLike,
+    Strandedness,
+    UnitCounts,
+    _empty,
+)
+from redoxseq.errors import ConfigError, InputError
+
+logger = logging.getLogger(__name__)
+
+# ---------------------------------------------------------------------------------------
+# Driver
+# ---------------------------------------------------------------------------------------
+
+
+def _fast_available() -> bool:
+    try:
+        load_fast_engine()
+    except (ImportError, OSError) as error:
+        logger.warning(
+            "the compiled counting engine is not available (%s); counting with the pure-Python "
+            "engine, which gives the same counts more slowly. Reinstall redoxseq with a C "
+            "compiler and the Python headers (Debian: gcc python3-dev) to build it.",
+            error,
+        )
+        return False
+    return True
+
+
+def count_bam(
+    bam: PathLike,
+    index: GeneIndex,
+    options: CountOptions | None = None,
+    *,
+    threads: int = 1,
+    reference: PathLike | None = None,
+    engine: Literal["auto", "fast", "python"] = "auto",
+) -> UnitCounts:
+    """Count one BAM/SAM/CRAM file against ``index`` under all three strandedness modes.
+
+    Parameters
+    ----------
+    bam:
+        Alignment file (any sort order; pairs are matched by name and position).
+    index:
+        Gene index from :func:`redoxseq.counting.annotation.build_gene_index`.
+    options:
+        Counting semantics (featureCounts defaults).
+    threads:
+        With an indexed, coordinate-sorted BAM and the fast engine, the BAM is split into
+        regions counted by this many processes (same result as one pass, see
+        :func:`redoxseq.counting.parallel.count_fast`); otherwise they become htslib
+        decompression threads.
+    reference:
+        FASTA for CRAM decoding.
+    engine:
+        ``fast`` (Cython; featureCounts mode only), ``python`` (reference) or ``auto``.
+    """
+    opt = options or CountOptions()
+    with open_alignments(bam, reference=reference, threads=threads) as handle:
+        contig_of_tid = resolve_contigs(
+            list(handle.references), index, opt.chrom_aliases, bam_name=str(bam)
+        )
+        paired = detect_paired(handle) if opt.paired == "auto" else opt.paired == "yes"
+    use_fast = opt.mode == "featurecounts" and engine != "python" and _fast_available()
+    if engine == "fast" and not use_fast:
+        raise ConfigError("the fast counting engine is not built (or not for htseq modes)")
+    if use_fast:
+        return count_fast(
+            bam, index, opt, contig_of_tid, paired, threads=threads, reference=reference
+        )
+    with open_alignments(bam, reference=reference, threads=threads) as handle:
+        if opt.mode == "featurecounts":
+            return count_pass_python(handle, index, opt, contig_of_tid, paired)
+        counter = _HtseqCounter(index, opt, contig_of_tid, paired)
+        return _run_htseq(handle, counter, paired)
+
+
+# ---------------------------------------------------------------------------------------
+# Samples, units, matrices
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SampleCounts:
+    """Counts of one sample (all its units summed) in the chosen strandedness mode.
+
+    Attributes
+    ----------
+    sample:
+        Sample name.
+    counts:
+        Series indexed by gene_id (genes in annotation order): integer counts (float only
+        with fractional multimapping).
+    summary:
+        DataFrame categories x [sample, unit columns...]: reads/fragments per featureCounts
+        summary category; the first column is the sample total, then one column per unit.
+    strandedness:
+        One-row DataFrame: sample, requested, chosen, same_strand, opposite_strand,
+        fraction_forward, plus assigned reads under each mode (``assigned_none`` ...).
+    strandedness_used:
+        The mode whose counts are reported.
+    """
+
+    sample: str
+    counts: pd.Series
+    summary: pd.DataFrame
+    strandedness: pd.DataFrame
+    strandedness_used: FixedStrandedness
+
+
+def count_sample(
+    sample: str,
+    bams: Sequence[PathLike],
+    index: GeneIndex,
+    options: CountOptions | None = None,
+    *,
+    strandedness: Strandedness = "auto",
+    units: Sequence[str] | None = None,
+    threads: int = 1,
+    reference: PathLike | None = None,
+    engine: Literal["auto", "fast", "python"] = "auto",
+) -> SampleCounts:
+    """Count every unit (BAM) of ``sample``, sum them, and choose the strandedness.
+
+    Raises
+    ------
+    InputError
+        A BAM is missing or unreadable, or ``strandedness`` is ``auto`` and the evidence
+        fits no mode (the message shows the evidence and how to set the mode).
+    """
+    opt = options or CountOptions()
+    if strandedness not in ("auto", *MODES):
+        raise ConfigError(
+            f"sample {sample}: strandedness {strandedness!r} is not one of auto, none, "
+            "forward, reverse"
+        )
+    if not bams:
+        raise InputError(f"sample {sample}: no BAM file listed in the units sheet")
+    unit_names = list(units) if units is not None else [Path(b).name for b in bams]
+    for bam in bams:
+        if not Path(bam).exists():
+            raise InputError(
+                f"sample {sample}: BAM file {bam} not found (working directory "
+                f"{Path.cwd()}); fix the 'bam' column of this sample's rows in the units sheet "
+                "(config/units.tsv), relative paths are relative to the working directory"
+            )
+    per_unit: list[UnitCounts] = []
+    for bam in bams:
+        logger.info("sample %s: counting %s", sample, bam)
+        per_unit.append(
+            count_bam(bam, index, opt, threads=threads, reference=reference, engine=engine)
+        )
+    total = _empty(index.n_genes, per_unit[0].paired)
+    for unit in per_unit:
+        total += unit
+    decision = choose_strandedness(total.same_strand, total.opposite_strand, opt)
+    if strandedness == "auto":
+        if decision.chosen is None:
+            raise InputError(
+                f"sample {sample}: strandedness 'auto' cannot decide: {decision.reason}. "
+                f"Evidence: {decision.same_strand} reads/fragments on the gene's strand, "
+                f"{decision.opposite_strand} on the opposite strand (fraction forward "
+                f"{decision.fraction_forward:.3f}); assigned under none/forward/reverse: "
+                f"{', '.join(str(int(x)) for x in total.summary[:, ASSIGNED])}. "
+                "Set the strandedness column of this sample (or counting.strandedness) to "
+                "none, forward or reverse."
+            )
+        used: FixedStrandedness = decision.chosen
+    else:
+        used = strandedness
+        if decision.chosen is not None and decision.chosen != used:
+            logger.warning(
+                "sample %s: strandedness set to %s but the reads look %s (%d same / %d "
+                "opposite strand)",
+                sample,
+                used,
+                decision.chosen,
+                decision.same_strand,
+                decision.opposite_strand,
+            )
+    m = MODES.index(used)
+    ids = pd.Index(index.gene_ids, name="gene_id")
+    values = total.counts[m]
+    counts = (
+        # fractional counts rounded to 6 decimals: sums over regions counted in parallel
+        # differ from a sequential sum in the last bits, and the output must not depend on
+        # the number of threads
+        pd.Series(np.round(values, FRACTION_DECIMALS), index=ids, name=sample)
+        if opt.multimapping == "fraction"
+        else pd.Series(np.rint(values).astype(np.int64), index=ids, name=sample)
+    )
+    summary = pd.DataFrame(
+        {
+            sample: total.summary[m],
+            **{u: r.summary[m] for u, r in zip(unit_names, per_unit, strict=True)},
+        },
+        index=pd.Index(SUMMARY_CATEGORIES, name="Status"),
+    )
+    strand_table = pd.DataFrame(
+        [
+            {
+                "sample": sample,
+                "requested": strandedness,
+                "chosen": used,
+                "detected": decision.chosen or "unclear",
+                "same_strand": decision.same_strand,
+                "opposite_strand": decision.opposite_strand,
+                "fraction_forward": round(decision.fraction_forward, 6),
+                "assigned_none": int(total.summary[0, ASSIGNED]),
+                "assigned_forward": int(total.summary[1, ASSIGNED]),
+                "assigned_reverse": int(total.summary[2, ASSIGNED]),
+                "reason": decision.reason,
+            }
+        ]
+    ).set_index("sample")
+    return SampleCounts(sample, counts, summary, strand_table, used)
+
+
+def write_sample_counts(
+    result: SampleCounts,
+    counts_path: PathLike,
+    summary_path: PathLike,
+    strandedness_path: PathLike,
+    units_summary_path: PathLike | None = None,
+) -> None:
+    """Write one sample's counts, featureCounts-style summary and strand evidence.
+
+    ``counts_path``: gene_id, count. ``summary_path``: featureCounts' layout (header
+    ``Status<TAB><sample>``, one row per category) so MultiQC's featureCounts module reads
+    it. ``strandedness_path``: the one-row evidence table. ``units_summary_path``: categories
+    x units (reads/fragments per unit of the sample).
+    """
+    from redoxseq.io import atomic_open, write_tsv
+
+    table = result.counts.rename("count").to_frame()
+    write_tsv(table, counts_path)
+    with atomic_open(summary_path) as handle:
+        handle.write(f"Status\t{result.sample}\n")
+        for cat, value in result.summary[result.sample].items():
+            handle.write(f"{cat}\t{int(value)}\n")
+    write_tsv(result.strandedness, strandedness_path)
+    if units_summary_path is not None:
+        write_tsv(result.summary.iloc[:, 1:], units_summary_path)
+
+
+def options_from_config(counting: dict[str, Any]) -> CountOptions:
+    """Build :class:`CountOptions` from the ``counting:`` section of the config.
+
+    Keys absent from ``counting`` keep featureCounts' defaults; ``chrom_aliases`` is ``""``
+    (none), ``auto`` or the path of an ``annotation_name,bam_name`` file.
+    """
+    names = {f for f in CountOptions.__dataclass_fields__ if f != "chrom_aliases"}
+    kwargs: dict[str, Any] = {k: v for k, v in counting.items() if k in names}
+    aliases = counting.get("chrom_aliases") or ""
+    if aliases:
+        kwargs["chrom_aliases"] = read_alias_file(aliases)
+    return CountOptions(**kwargs)
+
+
+def merge_counts(
+    counts_files: dict[str, PathLike],
+    summary_files: dict[str, PathLike],
+    strandedness_files: dict[str, PathLike],
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Merge per-sample outputs into matrices.
+
+    Returns
+    -------
+    counts:
+        genes x samples integers, index gene_id, samples in the given order.
+    summary:
+        categories x samples, reads/fragments.
+    strandedness:
+        samples x evidence columns.
+    """
+    from redoxseq.io import read_tsv
+
+    counts = pd.concat({s: read_tsv(p)["count"] for s, p in counts_files.items()}, axis=1)
+    counts.index.name = "gene_id"
+    summary = pd.concat({s: read_tsv(p).iloc[:, 0] for s, p in summary_files.items()}, axis=1)
+    summary.index.name = "Status"
+    strand = pd.concat([read_tsv(p) for p in strandedness_files.values()])
+    return counts, summary, strand

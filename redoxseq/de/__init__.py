@@ -1,0 +1,11 @@
+"""Differential expression: design, one model fit, named contrasts, the batched engine.
+
+- :mod:`~redoxseq.de.design`: formulas, reference levels, contrasts resolved and checked
+  before any fit (the pre-flight);
+- :mod:`~redoxseq.de.fit`: the DESeq2 model fitted once (pyDESeq2 with redoxseq's engine), the
+  per-design tables, per-contrast results, the Excel workbook;
+- :mod:`~redoxseq.de.inference`: the batched inference engine (IRLS, dispersions, Wald test),
+  with the compiled dispersion kernel ``_dispersion_fast``.
+
+Importing this package imports none of them (pyDESeq2 is loaded only by ``fit``/``inference``).
+"""
