@@ -23,9 +23,11 @@ if not DESEQ2_COUNT_MATRIX:
 include: "workflow/rules/deseq2.smk"
 include: "workflow/rules/enrichment.smk"
 include: "workflow/rules/plots.smk"
+include: "workflow/rules/record.smk"
 
 
 rule all:
     default_target: True
     input:
         get_final_outputs(),
+        "results/run_record.json",

@@ -212,6 +212,26 @@ def load_units(path: str | Path, schema: Mapping[str, Any], samples: pd.DataFram
     return table.set_index(["sample", "unit"], drop=False).sort_index()
 
 
+def check_cram_reference(units: pd.DataFrame, genome_fasta: str, path: str | Path) -> None:
+    """CRAM units need the reference genome (``annotation.genome_fasta``) to be decoded.
+
+    Raises
+    ------
+    ConfigError
+        Naming the first CRAM unit (sample, unit, file) when no FASTA is configured.
+    """
+    if genome_fasta or "bam" not in units.columns:
+        return
+    for row in units.itertuples(index=False):
+        sample, unit, file = str(row.sample), str(row.unit), row.bam
+        if isinstance(file, str) and file.lower().endswith(".cram"):
+            raise ConfigError(
+                f"{path}: unit {unit!r} of sample {sample!r} is a CRAM file ({file}); decoding "
+                "CRAM needs the reference genome the reads were aligned to: set "
+                "annotation.genome_fasta in config/config.yaml to that FASTA"
+            )
+
+
 def read_sample_sheet(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read an already validated sample sheet: samples x columns, strings, indexed by sample.
 

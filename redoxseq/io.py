@@ -8,12 +8,13 @@ complete.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import pandas as pd
 
@@ -78,3 +79,27 @@ def read_tsv(path: PathLike, *, index_col: int | str | None = 0) -> pd.DataFrame
         return pd.read_csv(file, sep="\t", index_col=index_col, float_precision="round_trip")
     except pd.errors.EmptyDataError as exc:
         raise InputError(f"{file}: the file is empty; expected a tab-separated table") from exc
+
+
+def read_gene_annotation(path: PathLike) -> pd.DataFrame:
+    """Read a gene annotation table (tab-separated, ``gene_id`` column): genes x columns.
+
+    Returns strings indexed by gene_id (``gene_name``, biotype, location, ...).
+    """
+    file = Path(path)
+    if not file.exists():
+        raise InputError(f"{file}: gene annotation table not found")
+    table = pd.read_csv(file, sep="\t", dtype=str, keep_default_na=False)
+    if "gene_id" not in table.columns:
+        raise InputError(
+            f"{file}: no gene_id column; columns: {', '.join(table.columns)}; the table needs "
+            "a header with gene_id (and gene_name for symbols)"
+        )
+    return table.set_index("gene_id")
+
+
+def write_json(data: Mapping[str, Any], path: PathLike) -> None:
+    """Write ``data`` as indented JSON with sorted keys, atomically (same data, same bytes)."""
+    with atomic_open(path) as handle:
+        json.dump(data, handle, indent=2, sort_keys=True, ensure_ascii=False)
+        handle.write("\n")

@@ -1,23 +1,25 @@
 """Adapter: test one named contrast on the fitted model; write results, gene lists, summary."""
 
-from redoxseq.de.fit import read_samples, run_contrast
+from redoxseq.config import read_sample_sheet
+from redoxseq.counting.countmatrix import read_count_table
+from redoxseq.de.fit import evaluate_contrast, load_model, resolve_job_contrast
+from redoxseq.io import read_gene_annotation, write_tsv
 from redoxseq.logs import setup_logging
 
 setup_logging(snakemake.log[0])
 
-run_contrast(
-    name=snakemake.wildcards.contrast,
-    model_path=snakemake.input.model,
-    counts_path=snakemake.input.counts,
-    annotation_path=snakemake.input.annotation,
-    samples=read_samples(snakemake.input.samples),
-    deseq2_config=snakemake.params.deseq2,
-    contrasts_config=snakemake.params.contrasts,
+job = snakemake.params.contrast
+samples = read_sample_sheet(snakemake.input.samples)
+contrast = resolve_job_contrast(samples, job)
+tables = evaluate_contrast(
+    contrast,
+    job["deseq2"],
+    model=load_model(snakemake.input.model),
+    # a contrast with exclude: is fitted on its own samples
+    counts=read_count_table(snakemake.input.counts) if contrast.own_fit else None,
+    samples=samples,
+    annotation=read_gene_annotation(snakemake.input.annotation),
     threads=snakemake.threads,
-    outputs={
-        "results": snakemake.output.results,
-        "up": snakemake.output.up,
-        "down": snakemake.output.down,
-        "summary": snakemake.output.summary,
-    },
 )
+for name in ("results", "up", "down", "summary"):
+    write_tsv(tables[name], snakemake.output[name])

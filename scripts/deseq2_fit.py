@@ -1,29 +1,24 @@
-"""Adapter: pre-flight, fit the DESeq2 model once, write the model and per-design tables."""
+"""Adapter: fit the main DESeq2 design once; write the model and the per-design tables."""
 
 import logging
 
-from redoxseq.de.fit import read_samples, run_fit
+from redoxseq.config import read_sample_sheet
+from redoxseq.counting.countmatrix import read_count_table
+from redoxseq.de.fit import fit_design
+from redoxseq.io import write_tsv
 from redoxseq.logs import setup_logging
 
 setup_logging(snakemake.log[0])
 logger = logging.getLogger("deseq2_fit")
 
-report = run_fit(
-    counts_path=snakemake.input.counts,
-    samples=read_samples(snakemake.input.samples),
-    deseq2_config=snakemake.params.deseq2,
-    contrasts_config=snakemake.params.contrasts,
+model, tables, warnings = fit_design(
+    read_count_table(snakemake.input.counts),
+    read_sample_sheet(snakemake.input.samples),
+    snakemake.params.settings,
     threads=snakemake.threads,
-    model_path=snakemake.output.model,
-    outputs={
-        "normalized_counts": snakemake.output.normalized_counts,
-        "vst": snakemake.output.vst,
-        "vst_blind": snakemake.output.vst_blind,
-        "size_factors": snakemake.output.size_factors,
-        "dispersions": snakemake.output.dispersions,
-        "cooks_outliers": snakemake.output.cooks_outliers,
-        "contrasts": snakemake.output.contrasts,
-    },
 )
-for warning in report.warnings:
+for warning in warnings:
     logger.warning("%s", warning)
+model.save(snakemake.output.model)
+for name, table in tables.items():
+    write_tsv(table, snakemake.output[name])

@@ -1,18 +1,23 @@
 """Adapter: validate a user count matrix; write the counting stage's two tables from it."""
 
-from redoxseq.counting.countmatrix import import_count_matrix
-from redoxseq.de.fit import read_samples
+from redoxseq.config import read_sample_sheet
+from redoxseq.counting.countmatrix import check_library_sizes, import_count_matrix
 from redoxseq.io import write_tsv
 from redoxseq.logs import setup_logging
 
 setup_logging(snakemake.log[0])
 
-samples = read_samples(snakemake.input.samples)
+samples = read_sample_sheet(snakemake.input.samples)
 counts, annotation = import_count_matrix(
     snakemake.input.matrix,
     list(samples.index),
     gtf=snakemake.input.get("gtf") or None,
     annotation_table=snakemake.input.get("annotation_table") or None,
+)
+check_library_sizes(
+    counts,
+    warn_fraction=snakemake.params.warn_library_fraction,
+    source=snakemake.input.matrix,
 )
 write_tsv(counts, snakemake.output.counts)
 write_tsv(annotation, snakemake.output.annotation)

@@ -125,13 +125,54 @@ def _open_text(path: Path) -> IO[str]:
     return open(path, encoding="utf-8", errors="replace")
 
 
-def _detect_format(path: Path) -> AnnotationFormat:
+#: Lines read to recognise an annotation's format by its content.
+_SNIFF_LINES = 200
+
+
+def _sniff_format(path: Path) -> AnnotationFormat | None:
+    """The format the first feature lines are written in, or None if they do not say.
+
+    GFF3 announces itself with ``##gff-version 3`` or writes attributes as ``key=value``
+    separated by ``;``; GTF writes ``key "value";``; SAF has five tab-separated columns
+    (GeneID, Chr, Start, End, Strand).
+    """
+    with _open_text(path) as handle:
+        for number, line in enumerate(handle):
+            if number >= _SNIFF_LINES:
+                break
+            if line.startswith("##gff-version"):
+                return "gff3" if line.split()[1:2] and line.split()[1].startswith("3") else None
+            if not line.strip() or line.startswith("#"):
+                continue
+            cols = line.rstrip("\n").split("\t")
+            if len(cols) == 5 and cols[0] in ("GeneID", "Geneid"):
+                return "saf"
+            if len(cols) >= 9:
+                attributes = cols[8].strip()
+                if re.match(r'^[^\s;=]+\s+"', attributes):
+                    return "gtf"
+                if re.match(r"^[^\s;=]+=", attributes):
+                    return "gff3"
+    return None
+
+
+def detect_format(path: Path) -> AnnotationFormat:
+    """Annotation format from the file's content, else from its name (``.gff3``, ``.saf``)."""
     name = path.name.lower().removesuffix(".gz")
+    by_name: AnnotationFormat = "gtf"
     if name.endswith((".gff3", ".gff")):
-        return "gff3"
-    if name.endswith(".saf"):
-        return "saf"
-    return "gtf"
+        by_name = "gff3"
+    elif name.endswith(".saf"):
+        by_name = "saf"
+    by_content = _sniff_format(path)
+    if by_content is not None and by_content != by_name:
+        logger.warning(
+            "%s: named like a %s file but written as %s (recognised from its lines); "
+            "reading it as %s",
+            path, by_name.upper(), by_content.upper(), by_content.upper(),
+        )  # fmt: skip
+        return by_content
+    return by_name
 
 
 # (chrom, start0, end, strand, gene_id)
@@ -207,8 +248,10 @@ def _gene_attributes(attr: str) -> dict[str, str]:
 
 
 def _decompressed_blocks(path: Path) -> Iterator[bytes]:
-    """The file's bytes (gunzipped if needed; multi-member gzip and bgzip aware) in blocks of
-    about :data:`_CHUNK` bytes, each ending with a newline."""
+    """Yield the file's bytes (gunzipped if needed) in blocks ending with a newline.
+
+    Multi-member gzip and bgzip aware; blocks are about :data:`_CHUNK` bytes.
+    """
     with open(path, "rb") as raw:
         gz = raw.read(2) == b"\x1f\x8b"
         raw.seek(0)
@@ -483,7 +526,7 @@ def build_gene_index(
     path = Path(annotation)
     if not path.exists():
         raise InputError(f"{path}: annotation file not found (check annotation.gtf)")
-    kind = _detect_format(path) if fmt == "auto" else fmt
+    kind = detect_format(path) if fmt == "auto" else fmt
     attributes: dict[str, dict[str, str]] = {}
     if kind == "gtf":
         columns, attributes = _read_gtf(path, feature_type)
@@ -673,6 +716,9 @@ def load_gene_index(path: PathLike) -> GeneIndex:
 
 
 def gene_table(index: GeneIndex) -> pd.DataFrame:
-    """Gene annotation table (genes x [gene_name, gene_biotype, chrom, start, end, strand,
-    length]), index ``gene_id``; coordinates 1-based closed, length in bases."""
+    """Gene annotation table: genes x GENE_TABLE_COLUMNS, index ``gene_id``.
+
+    Columns gene_name, gene_biotype, chrom, start, end, strand, length; coordinates
+    1-based closed, length in bases.
+    """
     return index.genes.loc[:, GENE_TABLE_COLUMNS].copy()

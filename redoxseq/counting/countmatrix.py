@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from redoxseq.counting.annotation import build_gene_index, detect_format, gene_table
 from redoxseq.errors import InputError
 from redoxseq.io import PathLike
 
@@ -133,6 +134,62 @@ def _match_columns(columns: Sequence[str], samples: Sequence[str], where: str) -
     return mapping
 
 
+def matrix_header(path: PathLike) -> tuple[str, list[str]]:
+    """Separator and column names of a count matrix, from its first non-comment line only.
+
+    Cheap enough for ``snakemake -n``: the rest of the file is not read.
+    """
+    file = Path(path)
+    if not file.exists():
+        raise InputError(
+            f"{file}: count matrix (counting.count_matrix) not found; set counting.count_matrix "
+            "in config/config.yaml to the file's path (relative to the working directory)"
+        )
+    opener = gzip.open if file.suffix == ".gz" else open
+    header = ""
+    try:
+        with opener(file, "rt", encoding="utf-8") as handle:
+            for line in handle:
+                if not line.startswith("#") and line.strip():
+                    header = line.rstrip("\r\n")
+                    break
+    except (OSError, EOFError, UnicodeDecodeError) as error:
+        raise InputError(f"{file}: cannot read the count matrix ({error})") from error
+    if not header:
+        raise InputError(f"{file}: the count matrix is empty")
+    sep = "\t" if header.count("\t") >= header.count(",") else ","
+    return sep, [column.strip().strip('"') for column in header.split(sep)]
+
+
+def _sample_columns(columns: Sequence[str], samples: Sequence[str], file: Path) -> dict[str, str]:
+    """Matrix column -> sample; every sample of the sheet must have a column."""
+    mapping = _match_columns(columns, list(samples), str(file))
+    missing = [s for s in samples if s not in mapping.values()]
+    if missing:
+        raise InputError(
+            f"{file}: sample(s) {', '.join(missing)} of the sample sheet have no column in the "
+            f"count matrix; matrix columns: {', '.join(map(str, columns[:30]))}. Name the "
+            "columns after the sample sheet's sample column (or a BAM file named after it)"
+        )
+    return mapping
+
+
+def check_matrix_samples(path: PathLike, samples: Sequence[str]) -> None:
+    """Check, from the header alone, that every sample of the sheet has a matrix column.
+
+    Raises
+    ------
+    InputError
+        Naming the samples without a column and the columns the matrix has.
+    """
+    file = Path(path)
+    _, columns = matrix_header(file)
+    data = columns[1:]
+    if all(column in data for column in _FEATURECOUNTS_COLUMNS):
+        data = [column for column in data if column not in _FEATURECOUNTS_COLUMNS]
+    _sample_columns(data, samples, file)
+
+
 def read_user_matrix(path: PathLike, samples: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Read a user count matrix and match its columns to the sample sheet.
 
@@ -154,18 +211,7 @@ def read_user_matrix(path: PathLike, samples: Sequence[str]) -> tuple[pd.DataFra
         Missing samples, duplicate gene IDs, non-integer, negative or missing counts.
     """
     file = Path(path)
-    if not file.exists():
-        raise InputError(f"{file}: count matrix (counting.count_matrix) not found")
-    opener = gzip.open if file.suffix == ".gz" else open
-    with opener(file, "rt", encoding="utf-8") as handle:
-        header = ""
-        for line in handle:
-            if not line.startswith("#") and line.strip():
-                header = line
-                break
-    if not header:
-        raise InputError(f"{file}: the count matrix is empty")
-    sep = "\t" if header.count("\t") >= header.count(",") else ","
+    sep, _ = matrix_header(file)
     table = pd.read_csv(file, sep=sep, comment=None, skip_blank_lines=True, dtype={0: str},
                         skiprows=_comment_rows(file))  # fmt: skip
     first = str(table.columns[0])
@@ -183,14 +229,7 @@ def read_user_matrix(path: PathLike, samples: Sequence[str]) -> tuple[pd.DataFra
         logger.info("%s: dropped %d summary rows (%s ...)", file, int(special.sum()),
                     table.index[special][0])  # fmt: skip
         table = table.loc[~special]
-    mapping = _match_columns([str(c) for c in table.columns], list(samples), str(file))
-    missing = [s for s in samples if s not in mapping.values()]
-    if missing:
-        raise InputError(
-            f"{file}: sample(s) {', '.join(missing)} of the sample sheet have no column in the "
-            f"count matrix; matrix columns: {', '.join(map(str, table.columns[:30]))}. Name "
-            "the columns after the sample sheet's sample column"
-        )
+    mapping = _sample_columns([str(c) for c in table.columns], samples, file)
     extra = [str(c) for c in table.columns if str(c) not in mapping]
     if extra:
         logger.warning(
@@ -245,6 +284,11 @@ def gene_annotation_from_gtf(path: PathLike) -> pd.DataFrame:
     file = Path(path)
     if not file.exists():
         raise InputError(f"{file}: GTF not found")
+    if detect_format(file) != "gtf":
+        # GFF3 (or SAF), whatever the file name says: the counting stage's parser reads it
+        table = gene_table(build_gene_index(file))
+        table["gene_name"] = table["gene_name"].where(table["gene_name"] != "", table.index)
+        return table.loc[:, ANNOTATION_COLUMNS]
     opener = gzip.open if file.suffix == ".gz" else open
     genes: dict[str, dict[str, object]] = {}
     exons: dict[str, list[tuple[int, int]]] = {}
@@ -320,6 +364,49 @@ def _annotation_table(path: PathLike) -> pd.DataFrame:
     if len(dupes):
         raise InputError(f"{file}: duplicate gene_id(s) {', '.join(dupes[:5])}")
     return table.set_index("gene_id")
+
+
+def check_library_sizes(counts: pd.DataFrame, *, warn_fraction: float, source: str) -> pd.Series:
+    """Stop on samples without any counted read; warn on near-empty libraries.
+
+    Parameters
+    ----------
+    counts
+        Genes x samples, non-negative counts.
+    warn_fraction
+        A sample whose total is below this fraction of the median sample total is logged as
+        a warning (a failed or near-empty library skews size factors and dispersions).
+    source
+        What the counts come from, for the messages (a file name, "the merged counts").
+
+    Returns
+    -------
+    pandas.Series
+        Total counts per sample.
+
+    Raises
+    ------
+    InputError
+        Naming every sample whose column is all zero.
+    """
+    totals = counts.sum(axis=0)
+    empty = [str(s) for s in totals.index[totals <= 0]]
+    if empty:
+        raise InputError(
+            f"{source}: sample(s) {', '.join(empty)} have no counted reads (all-zero column): "
+            "an empty or failed library. Remove them from the sample sheet "
+            "(config/samples.tsv; their rows from config/units.tsv) and rerun"
+        )
+    median = float(totals.median())
+    for sample, total in totals.items():
+        if total < warn_fraction * median:
+            logger.warning(
+                "%s: sample %s has %d counted reads, %.1f%% of the median sample's %d "
+                "(below counting.warn_library_fraction = %g): a near-empty library; check it "
+                "in results/counts/all.summary.tsv and the PCA",
+                source, sample, int(total), 100 * total / median, int(median), warn_fraction,
+            )  # fmt: skip
+    return totals
 
 
 def import_count_matrix(

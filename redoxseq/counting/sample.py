@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -18,6 +18,7 @@ from redoxseq.counting.alignments import (
     resolve_contigs,
 )
 from redoxseq.counting.annotation import GeneIndex
+from redoxseq.counting.countmatrix import check_library_sizes
 from redoxseq.counting.parallel import count_fast, load_fast_engine
 from redoxseq.counting.reference import (
     _HtseqCounter,
@@ -189,6 +190,7 @@ def count_sample(
     total = _empty(index.n_genes, per_unit[0].paired)
     for unit in per_unit:
         total += unit
+    _check_not_empty(sample, bams, total)
     decision = choose_strandedness(total.same_strand, total.opposite_strand, opt)
     if strandedness == "auto":
         if decision.chosen is None:
@@ -293,12 +295,46 @@ def options_from_config(counting: dict[str, Any]) -> CountOptions:
     return CountOptions(**kwargs)
 
 
+def _check_not_empty(sample: str, bams: Sequence[PathLike], total: UnitCounts) -> None:
+    """Stop on a sample whose files hold no reads, or none that reach a gene in any mode."""
+    files = ", ".join(str(b) for b in bams)
+    n_records = int(total.summary[0].sum())
+    if n_records == 0:
+        raise InputError(
+            f"sample {sample}: its alignment file(s) hold no reads ({files}): an empty or failed "
+            "library. Replace the file(s), or remove the sample from the sample sheet "
+            "(config/samples.tsv) and its rows from the units sheet (config/units.tsv)"
+        )
+    if not total.summary[:, ASSIGNED].any():
+        top = sorted(
+            ((int(v), name) for name, v in zip(SUMMARY_CATEGORIES, total.summary[0], strict=True)),
+            reverse=True,
+        )[:3]
+        reasons = ", ".join(f"{name} {v}" for v, name in top if v)
+        raise InputError(
+            f"sample {sample}: none of its {n_records} reads/fragments ({files}) is assigned to "
+            f"a gene under any strandedness ({reasons}). Check that the annotation "
+            "(annotation.gtf) belongs to the genome the reads were aligned to (contig names, "
+            "assembly) and that the library is RNA-seq; or remove the sample from the sheets"
+        )
+
+
 def merge_counts(
-    counts_files: dict[str, PathLike],
-    summary_files: dict[str, PathLike],
-    strandedness_files: dict[str, PathLike],
+    counts: Mapping[str, pd.DataFrame],
+    summaries: Mapping[str, pd.DataFrame],
+    strandedness: Mapping[str, pd.DataFrame],
+    *,
+    warn_fraction: float = 0.1,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Merge per-sample outputs into matrices.
+    """Merge per-sample tables (as written by :func:`write_sample_counts`) into matrices.
+
+    Parameters
+    ----------
+    counts, summaries, strandedness
+        sample -> that sample's counts (genes x [count]), summary (categories x [sample,
+        units...]) and strandedness evidence (one row), in sample order.
+    warn_fraction
+        Near-empty library warning threshold (:func:`check_library_sizes`).
 
     Returns
     -------
@@ -309,11 +345,10 @@ def merge_counts(
     strandedness:
         samples x evidence columns.
     """
-    from redoxseq.io import read_tsv
-
-    counts = pd.concat({s: read_tsv(p)["count"] for s, p in counts_files.items()}, axis=1)
-    counts.index.name = "gene_id"
-    summary = pd.concat({s: read_tsv(p).iloc[:, 0] for s, p in summary_files.items()}, axis=1)
+    matrix = pd.concat({s: table["count"] for s, table in counts.items()}, axis=1)
+    matrix.index.name = "gene_id"
+    check_library_sizes(matrix, warn_fraction=warn_fraction, source="merged counts")
+    summary = pd.concat({s: table.iloc[:, 0] for s, table in summaries.items()}, axis=1)
     summary.index.name = "Status"
-    strand = pd.concat([read_tsv(p) for p in strandedness_files.values()])
-    return counts, summary, strand
+    strand = pd.concat(list(strandedness.values()))
+    return matrix, summary, strand

@@ -52,7 +52,9 @@ __all__ = [
     "PreflightReport",
     "Thresholds",
     "build_design",
+    "contrast_job_settings",
     "deseq2_settings",
+    "fit_settings",
     "parse_formula",
     "preflight",
     "resolve_contrasts",
@@ -422,6 +424,67 @@ def deseq2_settings(deseq2_config: Mapping[str, Any] | None) -> dict[str, Any]:
     merged["continuous"] = [str(v) for v in merged.get("continuous") or []]
     merged["exclude_samples"] = [str(v) for v in merged.get("exclude_samples") or []]
     return merged
+
+
+#: Keys of the ``deseq2:`` section that only set per-contrast defaults (not used by the fit).
+CONTRAST_DEFAULT_KEYS: tuple[str, ...] = ("thresholds", "shrink")
+#: Keys of a contrast entry that change its call but not the meaning of a contrast that
+#: refers to it (``difference``/``combine`` use only the referred contrast's comparison).
+_CALL_KEYS: frozenset[str] = frozenset(
+    {
+        "alpha", "padj", "pvalue", "log2fc", "fold_change", "lfc_null", "alt_hypothesis",
+        "cutoff_on_shrunk", "shrink", "description",
+    }
+)  # fmt: skip
+
+
+def fit_settings(deseq2_config: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The settings the model fit uses: the ``deseq2:`` section without per-contrast defaults.
+
+    Passed to the fit job alone, so that editing a contrast's cutoffs (or the default
+    thresholds) does not refit the model.
+    """
+    settings = deseq2_settings(deseq2_config)
+    return {k: v for k, v in settings.items() if k not in CONTRAST_DEFAULT_KEYS}
+
+
+def _referenced(value: Any, names: Iterable[str]) -> set[str]:
+    """Contrast names that appear as string values anywhere inside a contrast entry."""
+    known = set(names)
+    if isinstance(value, str):
+        return {value} & known
+    if isinstance(value, Mapping):
+        return set().union(*(_referenced(v, known) for v in value.values()), set())
+    if isinstance(value, list | tuple):
+        return set().union(*(_referenced(v, known) for v in value), set())
+    return set()
+
+
+def contrast_job_settings(
+    name: str, deseq2_config: Mapping[str, Any] | None, contrasts_config: Mapping[str, Any]
+) -> dict[str, Any]:
+    """What the job of contrast ``name`` needs, and nothing else.
+
+    Returns ``{"name", "deseq2", "contrasts"}``: the whole ``deseq2:`` section (the design to
+    resolve against, the default thresholds), this contrast's entry, and the entries of the
+    contrasts it refers to (``difference``/``combine``), the latter without their cutoffs: a
+    referred contrast's ``alpha`` does not change this one. Editing another contrast's
+    cutoffs therefore leaves this job's parameters unchanged.
+    """
+    if name not in contrasts_config:
+        raise ConfigError(f"contrasts: no contrast named {name!r}")
+    specs: dict[str, Any] = {name: contrasts_config[name]}
+    stack = [name]
+    while stack:
+        current = stack.pop()
+        for other in sorted(_referenced(contrasts_config[current], contrasts_config)):
+            if other not in specs:
+                entry = contrasts_config[other]
+                if isinstance(entry, Mapping):
+                    entry = {k: v for k, v in entry.items() if k not in _CALL_KEYS}
+                specs[other] = entry
+                stack.append(other)
+    return {"name": name, "deseq2": deseq2_settings(deseq2_config), "contrasts": specs}
 
 
 def _number(value: Any, key: str, *, low: float, high: float, closed: bool = False) -> float:

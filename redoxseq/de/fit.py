@@ -31,7 +31,6 @@ from scipy.stats import f as f_dist
 from redoxseq.de.design import (
     Contrast,
     Design,
-    PreflightReport,
     build_design,
     deseq2_settings,
     parse_formula,
@@ -39,7 +38,7 @@ from redoxseq.de.design import (
     resolve_contrasts,
 )
 from redoxseq.errors import ConfigError, InputError
-from redoxseq.io import PathLike, atomic_path, write_tsv
+from redoxseq.io import PathLike, atomic_path
 
 if TYPE_CHECKING:
     from pydeseq2.dds import DeseqDataSet
@@ -51,13 +50,13 @@ __all__ = [
     "FittedModel",
     "contrast_results",
     "design_outputs",
+    "evaluate_contrast",
+    "fit_design",
     "fit_model",
     "get_engine",
     "load_model",
     "prefilter",
-    "read_samples",
-    "run_contrast",
-    "run_fit",
+    "resolve_job_contrast",
     "run_workbook",
     "significant_workbook",
 ]
@@ -193,7 +192,7 @@ class FittedModel:
 
     @property
     def normalized_counts(self) -> pd.DataFrame:
-        """genes x samples: raw counts divided by size factors."""
+        """Genes x samples: raw counts divided by size factors."""
         return pd.DataFrame(
             (self.counts / self.size_factors[:, None]).T, index=self.genes, columns=self.samples
         )
@@ -302,9 +301,11 @@ def _trimmed_cell_variance(counts: np.ndarray, cells: np.ndarray) -> np.ndarray:
 
 
 def _cooks_cells(design: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
-    """Rows and cells of DESeq2's ``robustMethodOfMomentsDisp``: samples in design cells with
-    3 or more replicates and their cell numbers; None when no cell has 3 (then the trimmed
-    variance of all samples is used)."""
+    """Rows and cells of DESeq2's ``robustMethodOfMomentsDisp``.
+
+    Samples in design cells with 3 or more replicates and their cell numbers; None when no
+    cell has 3 (then the trimmed variance of all samples is used).
+    """
     from pydeseq2.utils import n_or_more_replicates
 
     three_or_more = n_or_more_replicates(design, 3).to_numpy()
@@ -1113,8 +1114,10 @@ def _sheet_names(names: list[str]) -> dict[str, str]:
 def significant_workbook(
     results: Mapping[str, pd.DataFrame], summaries: pd.DataFrame, path: PathLike
 ) -> None:
-    """Excel workbook: a ``contrasts`` overview sheet, then one sheet of significant genes
-    (up then down, by padj) per contrast. Sheet names are contrast names cut to 31
+    """Excel workbook of the significant genes of every contrast.
+
+    A ``contrasts`` overview sheet, then one sheet of significant genes (up then down, by
+    padj) per contrast. Sheet names are contrast names cut to 31
     characters (the overview gives the full name). Written atomically, byte-reproducibly.
     """
     sheets = _sheet_names(list(results))
@@ -1156,99 +1159,83 @@ def _normalize_zip(path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------------------
-# entry points for the workflow adapters
+# entry points for the workflow adapters (objects in, objects out)
 # ------------------------------------------------------------------------------------------
 
 
-def read_samples(path: PathLike) -> pd.DataFrame:
-    """Read the sample sheet (tab-separated, ``sample`` column): samples x columns, strings."""
-    from redoxseq.config import read_sample_sheet
-
-    return read_sample_sheet(path)
-
-
-def _read_counts(path: PathLike) -> pd.DataFrame:
-    from redoxseq.counting.countmatrix import read_count_table
-
-    return read_count_table(path)
-
-
-def _read_annotation(path: PathLike | None) -> pd.DataFrame | None:
-    if path is None:
-        return None
-    table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
-    if "gene_id" not in table.columns:
-        raise InputError(f"{path}: no gene_id column; columns: {', '.join(table.columns)}")
-    return table.set_index("gene_id")
-
-
-def run_fit(
-    *,
-    counts_path: PathLike,
+def fit_design(
+    counts: pd.DataFrame,
     samples: pd.DataFrame,
-    deseq2_config: Mapping[str, Any],
-    contrasts_config: Mapping[str, Any],
+    settings: Mapping[str, Any],
+    *,
     threads: int,
-    model_path: PathLike,
-    outputs: Mapping[str, PathLike],
-) -> PreflightReport:
-    """Fit the main design and write the model and per-design tables.
+) -> tuple[FittedModel, dict[str, pd.DataFrame], tuple[str, ...]]:
+    """Fit the main design once and compute its per-design tables.
 
-    ``outputs`` maps ``normalized_counts``, ``vst``, ``vst_blind``, ``size_factors``,
-    ``dispersions``, ``cooks_outliers`` and ``contrasts`` (the contrast descriptions) to
-    paths; any key may be omitted.
+    Parameters
+    ----------
+    counts
+        Genes x samples, non-negative integers (index gene_id).
+    samples
+        The sample sheet, samples x columns (index: sample name).
+    settings
+        The ``deseq2:`` settings of the fit (:func:`redoxseq.de.design.fit_settings`).
+    threads
+        Cores for the fit.
+
+    Returns
+    -------
+    tuple
+        The fitted model; ``normalized_counts``, ``vst``, ``vst_blind``, ``size_factors``,
+        ``dispersions`` and ``cooks_outliers`` tables; the pre-flight warnings.
     """
-    report = preflight(samples, deseq2_config, contrasts_config)
-    fit_samples = samples.loc[list(report.samples)]
-    counts = _read_counts(counts_path)
+    report = preflight(samples, settings, {})
     model, dds = fit_model(
-        counts, fit_samples, report.design, report.settings, threads=threads, keep_dds=True
+        counts,
+        samples.loc[list(report.samples)],
+        report.design,
+        report.settings,
+        threads=threads,
+        keep_dds=True,
     )
-    model.save(model_path)
-    tables = design_outputs(model, dds)
-    if "contrasts" in outputs:
-        write_tsv(report.contrasts_table(), outputs["contrasts"])
-    for key, table in tables.items():
-        if key in outputs:
-            write_tsv(table, outputs[key])
-    return report
+    return model, design_outputs(model, dds), report.warnings
 
 
-def run_contrast(
-    *,
-    name: str,
-    model_path: PathLike,
-    counts_path: PathLike,
-    annotation_path: PathLike | None,
-    samples: pd.DataFrame,
-    deseq2_config: Mapping[str, Any],
-    contrasts_config: Mapping[str, Any],
-    threads: int,
-    outputs: Mapping[str, PathLike],
-) -> dict[str, pd.DataFrame]:
-    """Test one named contrast and write ``results``, ``up``, ``down`` and ``summary``.
+def resolve_job_contrast(samples: pd.DataFrame, job: Mapping[str, Any]) -> Contrast:
+    """The resolved contrast of one contrast job.
 
-    A contrast with ``exclude:`` is fitted on its own samples here (``counts_path`` is read
-    only then); the others reuse the model at ``model_path``.
+    ``job`` is :func:`redoxseq.de.design.contrast_job_settings`' output: ``name``, the
+    ``deseq2`` settings and the ``contrasts`` entries this contrast uses.
     """
-    settings = deseq2_settings(deseq2_config)
-    contrast = resolve_contrasts(samples, settings, contrasts_config, names=[name])[name]
-    engine = get_engine(settings["inference"], threads)
+    settings = deseq2_settings(job["deseq2"])
+    name = str(job["name"])
+    return resolve_contrasts(samples, settings, job["contrasts"], names=[name])[name]
+
+
+def evaluate_contrast(
+    contrast: Contrast,
+    settings: Mapping[str, Any],
+    *,
+    model: FittedModel,
+    counts: pd.DataFrame | None,
+    samples: pd.DataFrame,
+    annotation: pd.DataFrame | None,
+    threads: int,
+) -> dict[str, pd.DataFrame]:
+    """Test one resolved contrast: on ``model``, or on its own fit when it excludes samples.
+
+    ``counts`` (genes x samples) is needed only for a contrast with ``exclude:``
+    (``contrast.own_fit``). Returns :func:`contrast_results`' tables.
+    """
+    settings = deseq2_settings(settings)
     if contrast.own_fit:
-        logger.info("%s: fitting without %s", name, ", ".join(contrast.exclude))
+        if counts is None:
+            raise ValueError(f"contrast {contrast.name} is fitted on its own: counts needed")
+        logger.info("%s: fitting without %s", contrast.name, ", ".join(contrast.exclude))
         used = samples.loc[list(contrast.samples)]
-        model, _ = fit_model(
-            _read_counts(counts_path), used, contrast.design, settings, threads=threads
-        )
-    else:
-        model = load_model(model_path)
-    tables = contrast_results(
-        model, contrast, engine=engine, annotation=_read_annotation(annotation_path)
-    )
-    for key, table in tables.items():
-        if key in outputs:
-            write_tsv(table, outputs[key])
-    return tables
+        model, _ = fit_model(counts, used, contrast.design, settings, threads=threads)
+    engine = get_engine(settings["inference"], threads)
+    return contrast_results(model, contrast, engine=engine, annotation=annotation)
 
 
 def run_workbook(

@@ -1021,6 +1021,7 @@ class BatchedInference(DefaultInference):
         design_matrix: np.ndarray,
         min_mu: float,
     ) -> np.ndarray:
+        """Batched :meth:`pydeseq2.inference.Inference.lin_reg_mu`: all genes at once."""
         from scipy.linalg import lstsq
 
         X = np.asarray(design_matrix, dtype=float)
@@ -1050,6 +1051,7 @@ class BatchedInference(DefaultInference):
         optimizer: Literal["BFGS", "L-BFGS-B"] = "L-BFGS-B",
         maxiter: int = 250,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Batched :meth:`pydeseq2.inference.Inference.irls`: all genes at once."""
         assert optimizer in ["BFGS", "L-BFGS-B"]
         X = np.asarray(design_matrix, dtype=float)
         sf = np.asarray(size_factors, dtype=float)
@@ -1173,6 +1175,7 @@ class BatchedInference(DefaultInference):
         prior_reg: bool = False,
         optimizer: Literal["BFGS", "L-BFGS-B"] = "L-BFGS-B",
     ) -> tuple[np.ndarray, np.ndarray]:
+        """Batched :meth:`pydeseq2.inference.Inference.alpha_mle`: all genes at once."""
         assert optimizer in ["BFGS", "L-BFGS-B"]
         if prior_reg and prior_disp_var is None:
             raise ValueError("Sigma_prior is required for prior regularization")
@@ -1300,6 +1303,7 @@ class BatchedInference(DefaultInference):
         lfc_null: np.ndarray,
         alt_hypothesis: (Literal["greaterAbs", "lessAbs", "greater", "less"] | None) = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Batched :meth:`pydeseq2.inference.Inference.wald_test`: all genes at once."""
         X = np.asarray(design_matrix, dtype=float)
         n, G = mu.shape
         p = X.shape[1]
@@ -1334,6 +1338,7 @@ class BatchedInference(DefaultInference):
         optimizer: str,
         shrink_index: int,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Batched :meth:`pydeseq2.inference.Inference.lfc_shrink_nbinom_glm`: all genes at once."""
         X = np.asarray(design_matrix, dtype=float)
         n, G = counts.shape
         p = X.shape[1]

@@ -360,3 +360,53 @@ def genes_in_sets(gmt_paths: Sequence[PathLike], names: Sequence[str]) -> set[st
             f"available e.g. {sorted(gene_sets)[:5]}"
         )
     return {gene for name in names for gene in gene_sets[name]}
+
+
+def symbol_coverage(
+    collections: Mapping[str, Mapping[str, list[str]]],
+    annotation: pd.DataFrame,
+    *,
+    min_fraction: float,
+    source: str,
+) -> pd.DataFrame:
+    """How many of each collection's genes the data's gene symbols cover; stop if too few.
+
+    Run on the gene annotation before any model is fitted, so that a wrong species or
+    identifier type stops the workflow early instead of every enrichment job after the fit.
+
+    Parameters
+    ----------
+    collections
+        Collection name -> gene sets (set name -> symbols).
+    annotation
+        Genes x columns with ``gene_id`` and ``gene_name`` columns (the counting stage's
+        ``genes.annotation.tsv`` or a count matrix's annotation).
+    min_fraction
+        Smallest accepted share of a collection's distinct genes among the data's symbols
+        (``gsea.min_overlap``).
+    source
+        Where the symbols come from, for messages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per collection: collection, genes (distinct genes of its sets), found, fraction.
+
+    Raises
+    ------
+    InputError
+        For the first collection below ``min_fraction``, with examples of both sides.
+    """
+    symbols = set(id_to_symbol(annotation).values())
+    rows = []
+    for name, gene_sets in collections.items():
+        fraction = check_overlap(
+            {k: list(v) for k, v in gene_sets.items()},
+            symbols,
+            label=f"{source}: gene symbols vs collection {name!r}",
+            min_fraction=min_fraction,
+        )
+        genes = {g for genes in gene_sets.values() for g in genes}
+        rows.append((name, len(genes), len(genes & symbols), round(fraction, 6)))
+        logger.info("collection %s: %.1f%% of its genes are measured", name, 100 * fraction)
+    return pd.DataFrame(rows, columns=["collection", "genes", "found", "fraction"])

@@ -901,7 +901,7 @@ def score_samples(
     min_overlap: float = 0.05,
     annotation: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """ssGSEA scores per sample and their comparison between groups.
+    """SsGSEA scores per sample and their comparison between groups.
 
     Parameters
     ----------

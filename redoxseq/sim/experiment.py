@@ -876,7 +876,7 @@ def _project(t: _Transcript, contig: int, a: int, b: int, reverse: bool) -> _Aln
 def _pair_from_forward(
     t: _Transcript, contig: int, strand: str, u: int, flen: int, rl: int
 ) -> tuple[_Aln, _Aln]:
-    """dUTP read pair for a fragment at forward coordinates [u, u + flen) of ``t``.
+    """DUTP read pair for a fragment at forward coordinates [u, u + flen) of ``t``.
 
     Returns (read1, read2): read 1 is antisense to the RNA, read 2 sense.
     """

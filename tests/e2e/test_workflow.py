@@ -8,6 +8,7 @@ the pipeline recovers the biology that was put in, not whether it reproduces its
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -16,7 +17,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import BIN, REPO
+from tests.conftest import REPO
+from tests.e2e.conftest import input_digests, run_snakemake
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -30,15 +32,7 @@ CONTRASTS = [
 
 
 def _snakemake(work: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
-    command = [
-        str(BIN / "snakemake"),
-        "--snakefile",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(work),
-        *arguments,
-    ]
-    return subprocess.run(command, capture_output=True, text=True, check=False, timeout=1800)
+    return run_snakemake(work, *arguments)
 
 
 def _digests(folder: Path) -> dict[str, str]:
@@ -50,22 +44,9 @@ def _digests(folder: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def input_digests() -> dict[str, str]:
-    return _digests(SAMPLE) | {f"config/{k}": v for k, v in _digests(REPO / "config").items()}
-
-
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory: pytest.TempPathFactory, input_digests) -> Path:
-    """A working directory in which the default workflow ran to completion."""
-    work = tmp_path_factory.mktemp("e2e")
-    shutil.copytree(REPO / "config", work / "config")
-    (work / "resources").symlink_to(REPO / "resources")
-    # The README's first command: run, then write the report.
-    result = _snakemake(work, "--cores", "2")
-    assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
-    report = _snakemake(work, "--report", "results/report.html")
-    assert report.returncode == 0, (report.stdout + report.stderr)[-6000:]
-    return work
+def finished_run(finished_project: Path) -> Path:
+    """A project folder in which the default workflow ran (README's first command)."""
+    return finished_project
 
 
 @pytest.fixture(scope="module")
@@ -96,11 +77,9 @@ def test_rerun_after_a_finished_run_does_nothing(finished_run: Path) -> None:
     assert "Nothing to be done" in output, output[-3000:]
 
 
-def test_inputs_are_not_modified(finished_run: Path, input_digests) -> None:
-    after = _digests(SAMPLE) | {
-        f"config/{k}": v for k, v in _digests(finished_run / "config").items()
-    }
-    assert after == input_digests, "the run modified or added files among its inputs"
+def test_inputs_are_not_modified(finished_run: Path) -> None:
+    before = json.loads((finished_run.parent / "inputs.sha256.json").read_text())
+    assert input_digests(finished_run) == before, "the run modified or added input files"
 
 
 def test_nrf2_targets_are_significantly_up_in_resistant_cells(finished_run, truth) -> None:

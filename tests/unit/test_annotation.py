@@ -73,6 +73,33 @@ def test_gff3_exons_resolve_to_genes(tmp_path):
     assert table.loc["G1", "gene_name"] == "One"
 
 
+GFF3_LINES = (
+    "c1\tt\tgene\t101\t300\t.\t+\t.\tID=gene:G1;Name=One;biotype=protein_coding\n"
+    "c1\tt\tmRNA\t101\t300\t.\t+\t.\tID=transcript:T1;Parent=gene:G1\n"
+    "c1\tt\texon\t101\t200\t.\t+\t.\tParent=transcript:T1\n"
+    "c1\tt\texon\t251\t300\t.\t+\t.\tParent=transcript:T1\n"
+)
+
+
+@pytest.mark.parametrize("header", ["##gff-version 3\n", ""], ids=["with-pragma", "no-pragma"])
+def test_gff3_named_gtf_is_read_as_gff3(tmp_path, caplog, header):
+    """A GFF3 file with a .gtf name: recognised by its lines, not blamed for lacking gene_id."""
+    path = tmp_path / "genes.gtf"
+    path.write_text(header + GFF3_LINES)
+    with caplog.at_level("WARNING"):
+        table = gene_table(build_gene_index(path))
+    assert table.loc["G1", "gene_name"] == "One" and table.loc["G1", "length"] == 150
+    assert "named like a GTF file but written as GFF3" in caplog.text
+
+
+def test_gff3_named_gtf_gives_symbols_to_a_count_matrix(tmp_path):
+    from redoxseq.counting.countmatrix import gene_annotation_from_gtf
+
+    path = tmp_path / "genes.gtf"
+    path.write_text(GFF3_LINES)
+    assert gene_annotation_from_gtf(path).loc["G1", "gene_name"] == "One"
+
+
 def test_index_round_trip(tmp_path):
     path = tmp_path / "a.gtf"
     path.write_text(GTF)

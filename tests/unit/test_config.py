@@ -209,3 +209,40 @@ def test_contrast_level_that_no_sample_has_stops_snakemake(tmp_path) -> None:
     assert "resistent" in output and "resistant_vs_sensitive" in output
     assert "sensitive" in output  # the levels that exist are listed
     assert not (tmp_path / "work" / "results").exists()
+
+
+@pytest.mark.slow
+def test_cram_unit_without_genome_fasta_stops_snakemake(tmp_path) -> None:
+    annotation = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["annotation"]
+    work = _workdir_with(tmp_path, {"annotation": {**annotation, "genome_fasta": ""}})
+    units = (work / "config" / "units.tsv").read_text().splitlines()
+    sample, unit, _ = units[2].split("\t")
+    units[2] = f"{sample}\t{unit}\treads/{sample}.cram"
+    (work / "config" / "units.tsv").write_text("\n".join(units) + "\n")
+    result = _dry_run(work)
+    output = result.stderr + result.stdout
+    assert result.returncode != 0
+    assert f"unit {unit!r} of sample {sample!r} is a CRAM file" in output
+    assert "annotation.genome_fasta" in output and "Traceback" not in output
+
+
+@pytest.mark.slow
+def test_count_matrix_without_a_sample_column_stops_snakemake(tmp_path) -> None:
+    work = _workdir_with(tmp_path)
+    samples = (work / "config" / "samples.tsv").read_text().splitlines()
+    names = [line.split("\t")[0] for line in samples[1:] if line and not line.startswith("#")]
+    matrix = work / "counts.tsv"
+    matrix.write_text(
+        "gene_id\t" + "\t".join(names[:-1]) + "\n" + "g1\t" + "\t".join(["5"] * (len(names) - 1))
+        + "\n"
+    )  # fmt: skip
+    counting = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["counting"]
+    config = work / "config" / "config.yaml"
+    edited = yaml.safe_load(config.read_text())
+    edited["counting"] = {**counting, "count_matrix": "counts.tsv"}
+    config.write_text(yaml.safe_dump(edited))
+    result = _dry_run(work)
+    output = result.stderr + result.stdout
+    assert result.returncode != 0
+    assert f"sample(s) {names[-1]} of the sample sheet have no column" in output
+    assert "counts.tsv" in output and "Traceback" not in output

@@ -21,6 +21,7 @@ from redoxseq.counting.sample import (
 from redoxseq.counting.strandedness import choose_strandedness
 from redoxseq.counting.types import CountOptions
 from redoxseq.errors import ConfigError, InputError
+from redoxseq.io import read_tsv
 
 READS = Path(__file__).parents[1] / "data" / "reads"
 YEAST = READS / "yeast"
@@ -88,7 +89,9 @@ def test_units_are_summed_and_summaries_kept(tmp_path, index):
     paths = [tmp_path / n for n in ("c.tsv", "c.tsv.summary", "st.tsv", "u.tsv")]
     write_sample_counts(double, *paths)
     assert paths[1].read_text().splitlines()[0] == "Status\ts"
-    counts, summary, _strand = merge_counts({"s": paths[0]}, {"s": paths[1]}, {"s": paths[2]})
+    counts, summary, _strand = merge_counts(
+        {"s": read_tsv(paths[0])}, {"s": read_tsv(paths[1])}, {"s": read_tsv(paths[2])}
+    )
     assert counts["s"].sum() == double.counts.sum()
     assert summary.loc["Assigned", "s"] == double.summary.loc["Assigned", "s"]
 
@@ -171,3 +174,32 @@ def test_command_line_writes_matrix_summary_and_evidence(tmp_path):
     strand = pd.read_csv(f"{out}.strandedness.tsv", sep="\t", index_col=0)
     assert list(strand["chosen"]) == ["forward", "forward"]
     assert main(["count", "--gtf", str(GTF), "-o", str(out), "nope.bam"]) == 2
+
+
+def test_empty_bam_stops_naming_the_sample_and_file(tmp_path, index):
+    import pysam
+
+    empty = tmp_path / "empty.bam"
+    with pysam.AlignmentFile(str(BAM)) as source:
+        header = source.header
+    with pysam.AlignmentFile(str(empty), "wb", header=header):
+        pass
+    with pytest.raises(InputError, match=r"sample s1: .*hold no reads \(.*empty\.bam\)"):
+        count_sample("s1", [empty], index, CountOptions())
+
+
+def test_merge_stops_on_all_zero_sample_and_warns_on_near_empty(caplog):
+    genes = pd.Index(["g1", "g2"], name="gene_id")
+    table = {
+        "a": pd.DataFrame({"count": [500, 500]}, index=genes),
+        "b": pd.DataFrame({"count": [480, 520]}, index=genes),
+        "c": pd.DataFrame({"count": [10, 20]}, index=genes),
+    }
+    summary = {s: pd.DataFrame({s: [1]}, index=["Assigned"]) for s in table}
+    strand = {s: pd.DataFrame({"sample": [s]}) for s in table}
+    with caplog.at_level("WARNING"):
+        merge_counts(table, summary, strand, warn_fraction=0.1)
+    assert "sample c has 30 counted reads, 3.0% of the median" in caplog.text
+    table["b"] = pd.DataFrame({"count": [0, 0]}, index=genes)
+    with pytest.raises(InputError, match="sample\\(s\\) b have no counted reads"):
+        merge_counts(table, summary, strand, warn_fraction=0.1)

@@ -12,17 +12,25 @@ import pytest
 import yaml
 from scipy.stats import pearsonr
 
-from redoxseq.de.design import build_design, parse_formula, preflight
+from redoxseq.de.design import (
+    build_design,
+    contrast_job_settings,
+    fit_settings,
+    parse_formula,
+    preflight,
+)
 from redoxseq.de.fit import (
     contrast_results,
     design_outputs,
+    evaluate_contrast,
+    fit_design,
     fit_model,
     get_engine,
     load_model,
-    run_contrast,
-    run_fit,
+    resolve_job_contrast,
     significant_workbook,
 )
+from redoxseq.io import write_tsv
 from tests.conftest import REPO
 
 DATA = REPO / "tests" / "data" / "counts" / "interaction_sim"
@@ -161,23 +169,22 @@ def test_files_are_reproducible_and_own_fit_contrasts_run(tmp_path: Path) -> Non
         "no_rs3": {"factor": "cell_line", "numerator": "resistant", "denominator": "sensitive",
                    "exclude": ["resistant_sorafenib_3"]},
     }  # fmt: skip
-    counts = tmp_path / "counts.tsv"
-    _counts().to_csv(counts, sep="\t")
-    outputs = {}
     for run in ("a", "b"):
-        outputs[run] = {
-            k: tmp_path / run / f"{k}.tsv" for k in ("vst", "size_factors", "contrasts")
-        }
-        run_fit(counts_path=counts, samples=_samples(), deseq2_config=deseq2,
-                contrasts_config=contrasts, threads=2, model_path=tmp_path / run / "model.npz",
-                outputs=outputs[run])  # fmt: skip
+        out = tmp_path / run
+        out.mkdir()
+        model, tables, _ = fit_design(_counts(), _samples(), fit_settings(deseq2), threads=2)
+        model.save(out / "model.npz")
+        for key in ("vst", "size_factors"):
+            write_tsv(tables[key], out / f"{key}.tsv")
+        write_tsv(preflight(_samples(), deseq2, contrasts).contrasts_table(), out / "contrasts.tsv")
         for name in contrasts:
-            run_contrast(
-                name=name, model_path=tmp_path / run / "model.npz", counts_path=counts,
-                annotation_path=None, samples=_samples(), deseq2_config=deseq2,
-                contrasts_config=contrasts, threads=2,
-                outputs={"results": tmp_path / run / f"{name}.results.tsv"},
+            job = contrast_job_settings(name, deseq2, contrasts)
+            contrast = resolve_job_contrast(_samples(), job)
+            result = evaluate_contrast(
+                contrast, job["deseq2"], model=load_model(out / "model.npz"), counts=_counts(),
+                samples=_samples(), annotation=None, threads=2,
             )  # fmt: skip
+            write_tsv(result["results"], out / f"{name}.results.tsv")
     for name in ("vst.tsv", "size_factors.tsv", "contrasts.tsv", "no_rs3.results.tsv",
                  "resistant_vs_sensitive.results.tsv"):  # fmt: skip
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name

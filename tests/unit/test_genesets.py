@@ -237,3 +237,19 @@ def test_genes_in_sets_unites_named_sets_across_files(tmp_path) -> None:
     assert genes_in_sets([first, second], ["NRF2", "FERRO"]) == {"Hmox1", "Nqo1", "Gpx4"}
     with pytest.raises(InputError, match=r"\['MISSING'\] not found"):
         genes_in_sets([first], ["MISSING"])
+
+
+def test_symbol_coverage_stops_on_the_wrong_species_before_any_fit() -> None:
+    import pandas as pd
+
+    from redoxseq.enrichment.genesets import symbol_coverage
+
+    sets = {"nrf2": {"core": ["Gpx4", "Txn1", "Nqo1", "Hmox1"]}}
+    mouse = pd.DataFrame({"gene_id": ["e1", "e2", "e3"], "gene_name": ["Gpx4", "Nqo1", "Actb"]})
+    table = symbol_coverage(sets, mouse, min_fraction=0.05, source="genes.tsv")
+    assert table.to_dict("records") == [
+        {"collection": "nrf2", "genes": 4, "found": 2, "fraction": 0.5}
+    ]
+    human = mouse.assign(gene_name=["GPX4", "NQO1", "ACTB"])
+    with pytest.raises(InputError, match=r"genes.tsv: gene symbols vs collection 'nrf2'.*GPX4"):
+        symbol_coverage(sets, human, min_fraction=0.05, source="genes.tsv")

@@ -2,10 +2,23 @@
 # and unit tables, and the input functions the rules use.
 from snakemake.logging import logger as snakemake_logger
 
-from redoxseq.config import load_samples, load_schema, load_units, validate_config
+from redoxseq.config import (
+    check_cram_reference,
+    load_samples,
+    load_schema,
+    load_units,
+    validate_config,
+)
+from redoxseq.counting.countmatrix import check_matrix_samples
 from redoxseq.errors import ConfigError, RedoxseqError
 
 SCHEMAS = Path(workflow.basedir) / "workflow" / "schemas"
+
+
+def stop(message):
+    """End the workflow before any job runs with one clear message (no Python traceback)."""
+    snakemake_logger.error(f"Error: {message}")
+    raise SystemExit(1)
 
 
 def _validated_configuration():
@@ -20,7 +33,11 @@ def _validated_configuration():
             checked["samples"], load_schema(SCHEMAS / "samples.schema.yaml")
         )
         if checked["counting"]["count_matrix"]:
-            # Starting from a count matrix: no reads, so no units sheet is needed.
+            # Starting from a count matrix: no reads, so no units sheet is needed; its
+            # header must name every sample (checked now, not after the DAG has started).
+            check_matrix_samples(
+                checked["counting"]["count_matrix"], list(sample_table.index)
+            )
             return checked, sample_table, None
         if not checked["annotation"]["gtf"]:
             raise ConfigError(
@@ -30,8 +47,11 @@ def _validated_configuration():
         unit_table = load_units(
             checked["units"], load_schema(SCHEMAS / "units.schema.yaml"), sample_table
         )
+        check_cram_reference(
+            unit_table, checked["annotation"]["genome_fasta"], checked["units"]
+        )
     except RedoxseqError as error:
-        raise WorkflowError(str(error)) from None
+        stop(str(error))
     return checked, sample_table, unit_table
 
 
@@ -133,6 +153,7 @@ def get_unit_names(wildcards):
 # ----------------------------------------------------------------------------------------
 # deseq2: input functions of the differential-expression stage
 # ----------------------------------------------------------------------------------------
+from redoxseq.de.design import contrast_job_settings, fit_settings
 from redoxseq.de.design import preflight as _deseq2_preflight
 
 
@@ -141,7 +162,7 @@ def _deseq2_report():
     try:
         return _deseq2_preflight(samples, config["deseq2"], config["contrasts"])
     except RedoxseqError as error:
-        raise WorkflowError(str(error)) from None
+        stop(str(error))
 
 
 DESEQ2_PREFLIGHT = _deseq2_report()
@@ -164,6 +185,18 @@ def get_count_matrix_inputs(wildcards):
     elif config["annotation"].get("gtf"):
         inputs["gtf"] = config["annotation"]["gtf"]
     return inputs
+
+
+def get_fit_settings():
+    """The deseq2 settings the model fit uses (not the per-contrast cutoffs)."""
+    return fit_settings(config["deseq2"])
+
+
+def get_contrast(wildcards):
+    """The contrast job's own settings: its entry, those it refers to, the deseq2 section."""
+    return contrast_job_settings(
+        wildcards.contrast, config["deseq2"], config["contrasts"]
+    )
 
 
 def get_deseq2_mem_mb(wildcards, input):
@@ -212,20 +245,18 @@ def _check_gsea_collections():
     bundled = sorted(p.stem for p in species_dir.glob("*.gmt"))
     for name in config["gsea"]["collections"] + config["gsea"]["ssgsea"]["collections"]:
         if name not in bundled and name not in config["gsea"]["user_gene_sets"]:
-            raise WorkflowError(
+            stop(
                 f"config gsea: collection {name!r} is neither bundled for species "
                 f"{config['species']!r} ({', '.join(bundled)}) nor a key of gsea.user_gene_sets"
             )
     for name, path in config["gsea"]["user_gene_sets"].items():
         if name in bundled:
-            raise WorkflowError(
+            stop(
                 f"config gsea.user_gene_sets: name {name!r} is a bundled collection; "
                 "choose another name"
             )
         if not Path(path).is_file():
-            raise WorkflowError(
-                f"config gsea.user_gene_sets.{name}: file {path!r} not found"
-            )
+            stop(f"config gsea.user_gene_sets.{name}: file {path!r} not found")
 
 
 _check_gsea_collections()
@@ -243,7 +274,7 @@ def _check_highlight_gene_sets():
         known.update(read_gmt(get_gmt_path(collection)))
     missing = [name for name in wanted if name not in known]
     if missing:
-        raise WorkflowError(
+        stop(
             f"config plots.highlight_gene_sets: {missing} not found in the collections "
             f"{get_gsea_collections()}; e.g. {sorted(known)[:5]}"
         )
@@ -255,6 +286,18 @@ def get_gmt_path(collection):
     if collection in user:
         return user[collection]
     return str(GENESET_LIBRARY / config["species"] / f"{collection}.gmt")
+
+
+def get_all_collections():
+    """Every collection the run uses (GSEA/ORA and ssGSEA), each once, in config order."""
+    return list(
+        dict.fromkeys(get_gsea_collections() + config["gsea"]["ssgsea"]["collections"])
+    )
+
+
+def get_all_gmts(wildcards):
+    """GMT files of get_all_collections, same order."""
+    return [get_gmt_path(collection) for collection in get_all_collections()]
 
 
 def get_gmt(wildcards):
@@ -354,3 +397,58 @@ def get_library_sources(script):
     nothing.
     """
     return _library_sources(script, workflow.basedir)
+
+
+# ----------------------------------------------------------------------------------------
+# run record: the inputs hashed into results/run_record.json
+# ----------------------------------------------------------------------------------------
+import shlex
+from datetime import datetime, timezone
+
+# Inherited by every job (and by SLURM jobs' own Snakemake), read by scripts/run_record.py;
+# kept out of params so that starting Snakemake again does not rerun the record by itself.
+os.environ.setdefault(
+    "REDOXSEQ_RUN_STARTED", datetime.now(timezone.utc).isoformat(timespec="seconds")
+)
+os.environ.setdefault("REDOXSEQ_COMMAND_LINE", shlex.join(["snakemake", *sys.argv[1:]]))
+
+
+def get_run_record_inputs(wildcards):
+    """Every input file of the run, by kind (paths as the config gives them)."""
+    inputs = {"sheets": [config["samples"]]}
+    if units is not None:
+        inputs["sheets"].append(config["units"])
+        inputs["reads"] = [
+            str(path) for column in ("bam",) for path in units[column] if str(path)
+        ]
+    annotation = [
+        path
+        for path in (
+            config["annotation"]["gtf"],
+            config["annotation"]["genome_fasta"],
+            config["counting"]["count_matrix_annotation"],
+            config["gsea"]["annotation"],
+        )
+        if path
+    ]
+    if annotation:
+        inputs["annotation"] = annotation
+    if config["counting"]["count_matrix"]:
+        inputs["count_matrix"] = [config["counting"]["count_matrix"]]
+    collections = get_gsea_collections() + [
+        c
+        for c in config["gsea"]["ssgsea"]["collections"]
+        if c not in get_gsea_collections()
+    ]
+    inputs["gene_sets"] = [get_gmt_path(collection) for collection in collections]
+    return inputs
+
+
+def get_run_record_input_kinds():
+    """The kinds of get_run_record_inputs, in order."""
+    return list(get_run_record_inputs(None))
+
+
+def get_external_tools():
+    """Command-line tools (besides Python packages) the configured run calls."""
+    return []

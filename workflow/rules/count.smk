@@ -81,5 +81,6 @@ rule merge_counts:
         runtime=10,
     params:
         samples=SAMPLES,
+        warn_library_fraction=config["counting"]["warn_library_fraction"],
     script:
         "../../scripts/count_merge.py"

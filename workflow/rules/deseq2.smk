@@ -18,6 +18,8 @@ if DESEQ2_COUNT_MATRIX:
         resources:
             mem_mb=get_deseq2_mem_mb,
             runtime=20,
+        params:
+            warn_library_fraction=config["counting"]["warn_library_fraction"],
         script:
             "../../scripts/import_count_matrix.py"
 
@@ -35,13 +37,6 @@ rule deseq2_fit:
         size_factors="results/deseq2/size_factors.tsv",
         dispersions="results/deseq2/dispersions.tsv",
         cooks_outliers="results/deseq2/cooks_outliers.tsv",
-        contrasts=report(
-            "results/deseq2/contrasts.tsv",
-            caption="../report/contrasts.rst",
-            category="3. Differential expression",
-            subcategory="All contrasts",
-            labels={"table": "contrasts in plain words"},
-        ),
     log:
         "logs/deseq2_fit/all.log",
     benchmark:
@@ -53,10 +48,32 @@ rule deseq2_fit:
         mem_mb=get_deseq2_mem_mb,
         runtime=120,
     params:
+        settings=get_fit_settings(),
+    script:
+        "../../scripts/deseq2_fit.py"
+
+
+rule deseq2_contrasts_table:
+    input:
+        samples=config["samples"],
+        lib=get_library_sources("scripts/deseq2_contrasts_table.py"),
+    output:
+        contrasts=report(
+            "results/deseq2/contrasts.tsv",
+            caption="../report/contrasts.rst",
+            category="3. Differential expression",
+            subcategory="All contrasts",
+            labels={"table": "contrasts in plain words"},
+        ),
+    log:
+        "logs/deseq2_contrasts_table/all.log",
+    conda:
+        "../../envs/deseq2.yaml"
+    params:
         deseq2=config["deseq2"],
         contrasts=config["contrasts"],
     script:
-        "../../scripts/deseq2_fit.py"
+        "../../scripts/deseq2_contrasts_table.py"
 
 
 rule deseq2_contrast:
@@ -82,8 +99,7 @@ rule deseq2_contrast:
         mem_mb=get_deseq2_mem_mb,
         runtime=60,
     params:
-        deseq2=config["deseq2"],
-        contrasts=config["contrasts"],
+        contrast=get_contrast,
     script:
         "../../scripts/deseq2_contrast.py"
 

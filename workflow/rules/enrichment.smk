@@ -4,11 +4,36 @@
 # config species, plus user GMT files (gsea.user_gene_sets).
 
 
+rule gsea_check_symbols:
+    input:
+        annotation=get_gene_annotation,
+        gmts=get_all_gmts,
+        lib=get_library_sources("scripts/gsea_check_symbols.py"),
+    output:
+        coverage="results/gsea/gene_symbols.coverage.tsv",
+    log:
+        "logs/gsea_check_symbols/all.log",
+    # right after the gene annotation exists: a wrong species or ID type stops the run
+    # before the counting and model fit have been paid for
+    priority: 50
+    conda:
+        "../../envs/gsea.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        collections=get_all_collections(),
+        min_overlap=config["gsea"]["min_overlap"],
+    script:
+        "../../scripts/gsea_check_symbols.py"
+
+
 rule gsea_prerank:
     input:
         results="results/deseq2/{contrast}.results.tsv",
         annotation=get_gene_annotation,
         gmt=get_gmt,
+        coverage="results/gsea/gene_symbols.coverage.tsv",
         lib=get_library_sources("scripts/gsea_prerank.py"),
     output:
         table="results/gsea/{contrast}.{collection}.gsea.tsv",
@@ -42,6 +67,7 @@ rule gsea_ora:
         down="results/deseq2/{contrast}.down.tsv",
         annotation=get_gene_annotation,
         gmt=get_gmt,
+        coverage="results/gsea/gene_symbols.coverage.tsv",
         lib=get_library_sources("scripts/ora_contrast.py"),
     output:
         table="results/gsea/{contrast}.{collection}.ora.tsv",
@@ -65,6 +91,7 @@ rule ssgsea_scores:
         unpack(get_ssgsea_gmts),
         expression=get_ssgsea_expression,
         annotation=get_gene_annotation,
+        coverage="results/gsea/gene_symbols.coverage.tsv",
         lib=get_library_sources("scripts/ssgsea_scores.py"),
     output:
         scores="results/gsea/ssgsea.scores.tsv",
