@@ -16,6 +16,7 @@ Only :mod:`numpy` and :mod:`pandas` are imported; pysam is not needed here.
 from __future__ import annotations
 
 import gzip
+import io
 import logging
 import os
 import pickle
@@ -117,11 +118,28 @@ class GeneIndex:
         return [str(g) for g in self.genes.index]
 
 
+class _GzipText(io.TextIOWrapper):
+    """Text of a gzip file whose truncation or corruption is an :class:`InputError`."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        super().__init__(gzip.open(path, "rb"), encoding="utf-8", errors="replace")  # noqa: SIM115
+
+    def __next__(self) -> str:  # type: ignore[override]
+        try:
+            return super().__next__()
+        except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+            raise InputError(
+                f"{self._path}: truncated or corrupt gzip file ({error}); download or copy the "
+                "annotation again"
+            ) from error
+
+
 def _open_text(path: Path) -> IO[str]:
     with open(path, "rb") as probe:
         magic = probe.read(2)
     if magic == b"\x1f\x8b":
-        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
+        return _GzipText(path)
     return open(path, encoding="utf-8", errors="replace")
 
 
@@ -257,6 +275,7 @@ def _decompressed_blocks(path: Path) -> Iterator[bytes]:
         raw.seek(0)
         rest = b""
         decomp = zlib.decompressobj(wbits=31)
+        in_member = False  # a gzip member started and not yet finished
         while True:
             block = raw.read(_CHUNK // 8 if gz else _CHUNK)
             if not block:
@@ -264,7 +283,14 @@ def _decompressed_blocks(path: Path) -> Iterator[bytes]:
             if gz:
                 parts = [rest]
                 while block:
-                    parts.append(decomp.decompress(block))
+                    try:
+                        parts.append(decomp.decompress(block))
+                    except zlib.error as error:
+                        raise InputError(
+                            f"{path}: corrupt gzip data ({error}); download or compress the "
+                            "annotation again"
+                        ) from error
+                    in_member = not decomp.eof
                     if decomp.eof:
                         block = decomp.unused_data
                         decomp = zlib.decompressobj(wbits=31)
@@ -279,6 +305,11 @@ def _decompressed_blocks(path: Path) -> Iterator[bytes]:
                 continue
             yield data[:cut]
             rest = data[cut:]
+        if in_member:
+            raise InputError(
+                f"{path}: the gzip file ends in the middle of its data (truncated: an "
+                "interrupted download or copy); download or copy the annotation again"
+            )
         if rest:
             yield rest if rest.endswith(b"\n") else rest + b"\n"
 

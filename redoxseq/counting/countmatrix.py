@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import logging
 import re
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -212,8 +213,14 @@ def read_user_matrix(path: PathLike, samples: Sequence[str]) -> tuple[pd.DataFra
     """
     file = Path(path)
     sep, _ = matrix_header(file)
-    table = pd.read_csv(file, sep=sep, comment=None, skip_blank_lines=True, dtype={0: str},
-                        skiprows=_comment_rows(file))  # fmt: skip
+    try:
+        table = pd.read_csv(file, sep=sep, comment=None, skip_blank_lines=True, dtype={0: str},
+                            skiprows=_comment_rows(file))  # fmt: skip
+    except (EOFError, OSError, zlib.error, pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise InputError(
+            f"{file}: cannot read the count matrix ({error}); a truncated or corrupt file "
+            "(download or copy it again) or rows with more fields than the header"
+        ) from error
     first = str(table.columns[0])
     features = pd.DataFrame()
     if all(column in table.columns for column in _FEATURECOUNTS_COLUMNS):

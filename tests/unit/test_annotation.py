@@ -188,3 +188,20 @@ def test_unusual_but_valid_gtf_layouts_give_the_same_index(tmp_path):
     for name, segs in a.contigs.items():
         assert np.array_equal(segs.keys, b.contigs[name].keys)
         assert np.array_equal(segs.start, b.contigs[name].start)
+
+
+@pytest.mark.parametrize("name", ["genes.gtf.gz", "genes.gff3.gz"])
+def test_truncated_gzip_annotation_stops_instead_of_losing_genes(tmp_path, name):
+    import gzip
+
+    lines = "".join(
+        f'c1\tt\texon\t{100 * i + 1}\t{100 * i + 50}\t.\t+\t.\tgene_id "G{i}"; gene_name "N{i}";\n'
+        if name.endswith("gtf.gz")
+        else f"c1\tt\texon\t{100 * i + 1}\t{100 * i + 50}\t.\t+\t.\tID=e{i};gene_id=G{i}\n"
+        for i in range(20000)
+    )
+    data = gzip.compress(lines.encode())
+    path = tmp_path / name
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError, match=r"truncated"):
+        build_gene_index(path)

@@ -95,3 +95,12 @@ def test_annotation_with_other_ids_is_an_error(tmp_path: Path) -> None:
     table = _write(tmp_path, "gene_id\tgene_name\nENSG1\tA\n", "ann.tsv")
     with pytest.raises(InputError, match="none of the count matrix's gene IDs"):
         import_count_matrix(_write(tmp_path, FEATURECOUNTS), SAMPLES, annotation_table=table)
+
+
+def test_truncated_gzip_matrix_is_an_input_error(tmp_path: Path) -> None:
+    rows = "".join(f"g{i}\t{i}\t{i}\t{i}\n" for i in range(50000))
+    data = gzip.compress(("gene_id\t" + "\t".join(SAMPLES) + "\n" + rows).encode())
+    path = tmp_path / "counts.tsv.gz"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError, match="truncated or corrupt"):
+        import_count_matrix(path, SAMPLES)
