@@ -38,6 +38,7 @@ from redoxseq.de.design import (
     preflight,
     resolve_contrasts,
 )
+from redoxseq.de.dispersion_trend import DispersionTrend, fit_trend, vst_values
 from redoxseq.errors import ConfigError, InputError
 from redoxseq.io import PathLike, atomic_path, write_tsv
 
@@ -439,49 +440,99 @@ def _dds_class() -> type:
             self.layers.pop("_mu_hat", None)
             self.layers["cooks"] = result
 
-        def _fit_parametric_dispersion_trend(self, vst: bool = False) -> None:
+        def fit_dispersion_trend(self, vst: bool = False) -> None:
+            """The trend of ``fit_type`` as R fits it (:mod:`redoxseq.de.dispersion_trend`).
+
+            R's gene selection (gene-wise dispersion > 100 x min_disp), R's parametric fit
+            and its fallback to the local regression fit (logged), and ``local`` itself.
+            With ``vst`` the trend of the VST's gene-wise dispersions is kept apart.
+            """
             name = "vst_genewise_dispersions" if vst else "genewise_dispersions"
             if name not in self.var:
                 self.fit_genewise_dispersions(vst)
             genes = self.non_zero_genes
-            targets = self.var.loc[genes, name].astype(float)
-            covariates = 1.0 / self.var.loc[genes, "_normed_means"].astype(float)
-            use = np.isfinite(covariates) & (targets > 100 * self.min_disp)
-            if not use.any():
+            means = self.var.loc[genes, "_normed_means"].to_numpy(dtype=float)
+            try:
+                trend = fit_trend(
+                    means,
+                    self.var.loc[genes, name].to_numpy(dtype=float),
+                    self.vst_fit_type if vst else self.fit_type,
+                    self.min_disp,
+                )
+            except ValueError as error:
                 raise InputError(
-                    "every gene-wise dispersion is below 100 x min_disp (1e-6): the data look "
-                    "Poisson (technical replicates?); set deseq2.fit_type: mean"
-                )
-            targets, covariates = targets[use], covariates[use]
-            old = np.array([0.1, 0.1])
-            coeffs = np.array([1.0, 1.0])
-            while (coeffs > 1e-10).all() and (np.log(np.abs(coeffs / old)) ** 2).sum() >= 1e-6:
-                old = coeffs
-                coeffs, predictions, converged = self.inference.dispersion_trend_gamma_glm(
-                    covariates, targets
-                )
-                coeffs = np.asarray(coeffs, dtype=float)
-                if not converged or (coeffs <= 1e-10).any():
-                    warnings.warn(
-                        "The dispersion trend curve fitting did not converge. Switching to a "
-                        "mean-based dispersion trend.",
-                        UserWarning,
-                        stacklevel=2,
-                    )
-                    self._fit_mean_dispersion_trend(vst)
-                    return
-                ratios = targets / np.asarray(predictions)
-                keep = (ratios >= 1e-4) & (ratios < 15)
-                targets, covariates = targets[keep], covariates[keep]
+                    f"dispersion trend: {error}; set deseq2.fit_type: mean, or check that the "
+                    "samples are biological replicates"
+                ) from error
             if vst:
-                self.uns["vst_trend_coeffs"] = pd.Series(coeffs, index=["a0", "a1"])
-            else:
-                self.uns["trend_coeffs"] = pd.Series(coeffs, index=["a0", "a1"])
-                self.var["fitted_dispersions"] = np.full(self.n_vars, np.nan)
-                self.uns["disp_function_type"] = "parametric"
-                self.var.loc[self.var["non_zero"], "fitted_dispersions"] = self.disp_function(
-                    self.var.loc[self.var["non_zero"], "_normed_means"]
-                )
+                self.uns["vst_trend"] = trend
+                return
+            self.uns["trend"] = trend
+            self.uns["disp_function_type"] = trend.kind
+            if trend.kind == "parametric":
+                self.uns["trend_coeffs"] = pd.Series([trend.a0, trend.a1], index=["a0", "a1"])
+            elif trend.kind == "mean":
+                self.uns["mean_disp"] = trend.mean_disp
+            fitted = np.full(self.n_vars, np.nan)
+            fitted[self.var["non_zero"].to_numpy(dtype=bool)] = trend(means)
+            self.var["fitted_dispersions"] = fitted
+
+        def _fit_parametric_dispersion_trend(self, vst: bool = False) -> None:
+            self.fit_dispersion_trend(vst)
+
+        def disp_function(self, x: Any) -> Any:
+            """The fitted trend at mean normalized counts ``x``."""
+            return self.uns["trend"](np.asarray(x, dtype=float))
+
+        def vst_fit(self, use_design: bool = False) -> None:
+            """R's ``varianceStabilizingTransformation``: blind refits the trend to an
+            intercept-only design's gene-wise dispersions; ``use_design`` (R ``blind =
+            FALSE``) uses the fitted trend."""
+            if not hasattr(self, "vst_fit_type"):
+                self.vst_fit_type = self.fit_type
+            if use_design:
+                self.uns["vst_trend"] = self.uns["trend"]
+                return
+            design = self.obsm["design_matrix"]
+            self.obsm["design_matrix"] = pd.DataFrame(
+                1, index=self.obs_names, columns=["Intercept"]
+            )
+            try:
+                self.fit_genewise_dispersions(vst=True)
+                self.fit_dispersion_trend(vst=True)
+            finally:
+                self.obsm["design_matrix"] = design
+
+        def vst_transform(self, counts: np.ndarray | None = None) -> np.ndarray:
+            """The VST of this dataset's normalized counts (samples x genes)."""
+            if counts is not None:
+                raise NotImplementedError("redoxseq transforms the fitted counts only")
+            normed = np.asarray(self.layers["normed_counts"], dtype=float)
+            return vst_values(
+                normed.T, self.uns["vst_trend"], self.obs["size_factors"].to_numpy(dtype=float)
+            ).T
+
+        def _refit_without_outliers(self) -> None:
+            """pyDESeq2's refit, with the fitted trend (any kind) handed to the refit.
+
+            pyDESeq2 rebuilds a plain ``DeseqDataSet`` for the genes with replaced counts and
+            copies only a parametric or mean trend into it; the trend is evaluated here at
+            the refitted genes' new means and the refit object is this class.
+            """
+            import pydeseq2.dds
+
+            trend = self.uns["trend"]
+
+            class RefitDeseqDataSet(type(self)):  # type: ignore[misc]
+                def disp_function(self, x: Any) -> Any:
+                    return trend(np.asarray(x, dtype=float))
+
+            base = pydeseq2.dds.DeseqDataSet
+            pydeseq2.dds.DeseqDataSet = RefitDeseqDataSet
+            try:
+                super()._refit_without_outliers()
+            finally:
+                pydeseq2.dds.DeseqDataSet = base
 
     return RTrendDeseqDataSet
 
@@ -536,18 +587,7 @@ def fit_model(
     replaceable = np.asarray(
         dds.obs.get("replaceable", pd.Series(False, index=dds.obs_names)), dtype=bool
     )
-    trend_kind = dds.uns.get("disp_function_type", settings["fit_type"])
-    trend: dict[str, Any] = {"type": trend_kind}
-    if trend_kind == "parametric":
-        trend["a0"], trend["a1"] = (float(v) for v in dds.uns["trend_coeffs"])
-    else:
-        trend["mean_disp"] = float(dds.uns["mean_disp"])
-    if trend_kind != settings["fit_type"]:
-        logger.warning(
-            "the parametric dispersion trend did not converge; the mean of the gene-wise "
-            "dispersions was used (R DESeq2 would substitute a local regression, which "
-            "pyDESeq2 does not have; set deseq2.fit_type: mean to choose this explicitly)"
-        )
+    trend: dict[str, Any] = dds.uns["trend"].to_dict()
     metadata = {
         "format": MODEL_FORMAT,
         "settings": dict(settings),
@@ -603,18 +643,6 @@ class _LogStream:
 # ------------------------------------------------------------------------------------------
 
 
-def _vst_values(normed: np.ndarray, trend: Mapping[str, Any]) -> np.ndarray:
-    """DESeq2's closed-form VST of normalized counts for a dispersion trend (log2 scale)."""
-    if trend["type"] == "parametric":
-        a0, a1 = trend["a0"], trend["a1"]
-        return np.log2(
-            (1 + a1 + 2 * a0 * normed + 2 * np.sqrt(a0 * normed * (1 + a1 + a0 * normed)))
-            / (4 * a0)
-        )
-    d = trend["mean_disp"]
-    return (2 * np.arcsinh(np.sqrt(d * normed)) - np.log(d) - np.log(4)) / _LN2
-
-
 def design_outputs(model: FittedModel, dds: DeseqDataSet | None = None) -> dict[str, pd.DataFrame]:
     """Per-design tables.
 
@@ -632,7 +660,11 @@ def design_outputs(model: FittedModel, dds: DeseqDataSet | None = None) -> dict[
     normalized = model.normalized_counts
     normalized.index = genes
     vst = pd.DataFrame(
-        _vst_values(normalized.to_numpy(), model.metadata["trend"]),
+        vst_values(
+            normalized.to_numpy(),
+            DispersionTrend.from_dict(model.metadata["trend"]),
+            model.size_factors,
+        ),
         index=genes,
         columns=model.samples,
     )
