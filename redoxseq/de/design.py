@@ -71,7 +71,7 @@ DEFAULT_DESEQ2: dict[str, Any] = {
     "reference_levels": {"cell_line": "sensitive", "treatment": "vehicle"},
     "continuous": [],
     "exclude_samples": [],
-    "prefilter": {"min_count": 10, "min_samples": "smallest_group"},
+    "prefilter": {"min_count": 0, "min_samples": "smallest_group"},  # R: no prefilter
     "size_factors": "ratio",
     "fit_type": "parametric",
     "cooks_refit": True,

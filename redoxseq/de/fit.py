@@ -55,6 +55,7 @@ __all__ = [
     "fit_model",
     "get_engine",
     "load_model",
+    "lrt_results",
     "prefilter",
     "read_samples",
     "run_contrast",
@@ -920,6 +921,84 @@ def _stats_class() -> type:
                 self.p_values.loc[self.dds.new_all_zeroes_genes] = 1.0
 
     return RWaldDeseqStats
+
+
+def _counts_as_fitted(model: FittedModel) -> np.ndarray:
+    """Samples x genes counts the final fit used: Cook's outliers of refitted genes replaced.
+
+    The replacement of pyDESeq2's ``_replace_outliers`` (R's ``replaceOutliers``): in
+    samples that allow replacement, a count whose Cook's distance is above the 99 % quantile
+    of F(p, n - p) becomes the gene's 20 %-trimmed mean of normalized counts times the
+    sample's size factor (truncated to an integer).
+    """
+    from pydeseq2.utils import trimmed_mean
+
+    counts = model.counts.astype(float)
+    genes = np.flatnonzero(model.refitted)
+    if genes.size == 0:
+        return counts
+    n, p = model.design.shape
+    cutoff = float(f_dist.ppf(0.99, p, n - p))
+    sf = model.size_factors
+    block = counts[:, genes]
+    trimmed = np.asarray(trimmed_mean(block / sf[:, None], trim=0.2, axis=0))
+    replacement = (trimmed[None, :] * sf[:, None]).astype(int)
+    where = model.replaceable[:, None] & (model.cooks[:, genes] > cutoff)
+    block[where] = replacement[where]
+    counts[:, genes] = block
+    return counts
+
+
+def lrt_results(
+    model: FittedModel, reduced: pd.DataFrame, *, engine: Inference, alpha: float
+) -> pd.DataFrame:
+    """R's ``results(dds, alpha = alpha)`` after ``DESeq(dds, test = "LRT", reduced = ...)``.
+
+    ``reduced``: samples x coefficients design matrix of the reduced model (nested in the
+    model's). Returns one row per gene (index gene_id): baseMean, log2FoldChange and lfcSE
+    of the model's last coefficient (Wald, as R reports them), stat (the LRT statistic),
+    pvalue (chi-squared on the difference in coefficients), padj (Cook's filtering and
+    independent filtering as for the Wald test), and ``test`` = ``LRT``.
+    """
+    from redoxseq.de.lrt import likelihood_ratio_test
+
+    nz = np.flatnonzero(model.non_zero & ~model.new_all_zero)
+    counts = _counts_as_fitted(model)
+    stat = np.full(len(model.genes), np.nan)
+    pvalue = np.full(len(model.genes), np.nan)
+    stat[nz], pvalue[nz], df = likelihood_ratio_test(
+        counts[:, nz], model.size_factors, model.design.to_numpy(dtype=float), model.lfc[nz],
+        reduced.loc[list(model.samples)].to_numpy(dtype=float), model.dispersions[nz], engine,
+    )  # fmt: skip
+    stat[model.new_all_zero] = 0.0
+    pvalue[model.new_all_zero] = 1.0
+    lrt_stat = pd.Series(stat, index=model.genes)
+    lrt_p = pd.Series(pvalue, index=model.genes)
+
+    class LRTStats(_stats_class()):  # type: ignore[misc]
+        def run_wald_test(self) -> None:
+            super().run_wald_test()
+            self.statistics = lrt_stat.set_axis(self.dds.var_names)
+            self.p_values = lrt_p.set_axis(self.dds.var_names).copy()
+
+    last = np.zeros(model.design.shape[1])
+    last[-1] = 1.0
+    dds = model.to_dds(engine)
+    with _limited_threads(getattr(engine, "n_cpus", 1)), contextlib.redirect_stdout(_LogStream()):
+        stats = LRTStats(
+            dds, contrast=last, alpha=alpha, cooks_filter=True, independent_filter=True,
+            inference=engine, quiet=True,
+        )  # fmt: skip
+        stats.summary()
+    res = stats.results_df.copy()
+    res.index.name = "gene_id"
+    res["test"] = "LRT"
+    logger.info(
+        "LRT %s vs %s (%d df): %d genes with padj < %g",
+        model.metadata["formula"], list(reduced.columns), df,
+        int((res["padj"] < alpha).sum()), alpha,
+    )  # fmt: skip
+    return res
 
 
 def _annotate(table: pd.DataFrame, annotation: pd.DataFrame | None) -> pd.DataFrame:
