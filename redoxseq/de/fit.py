@@ -1039,9 +1039,9 @@ def contrast_results(
     dict
         ``results``: one row per gene (index gene_id): gene_name, baseMean, log2FoldChange,
         lfcSE, stat, pvalue, padj, log2FoldChange_shrunk, lfcSE_shrunk, significant
-        (``up``/``down``/empty), padj_na_reason, then ``mean_norm_<group>`` (mean normalized
-        counts of each group the contrast names); ``up`` / ``down``: significant genes by
-        padj; ``summary``: one row.
+        (``up``/``down``/empty), padj_na_reason, test (``Wald``), then
+        ``mean_norm_<group>`` (mean normalized counts of each group the contrast names);
+        ``up`` / ``down``: significant genes by padj; ``summary``: one row.
     """
     if tuple(model.design.columns) != contrast.columns:
         raise ConfigError(
@@ -1088,6 +1088,7 @@ def contrast_results(
     down = significant & (cut_lfc < -t.log2fc)
     res["significant"] = np.where(up, "up", np.where(down, "down", ""))
     res["padj_na_reason"] = _na_reason(res, model)
+    res["test"] = "Wald"  # lrt_results() gives "LRT": its log2FoldChange has no direction claim
     normalized = model.normalized_counts
     samples = model.sample_table.loc[list(model.samples)]
     for group in contrast.groups:
@@ -1119,6 +1120,7 @@ def contrast_results(
             {
                 "contrast": contrast.name,
                 "description": contrast.description,
+                "test": "Wald",
                 "vector": contrast.vector_text,
                 "n_samples": len(model.samples),
                 "n_genes": len(res),
