@@ -548,6 +548,10 @@ class Contrast:
     shrinkage : how the contrast is shrunk, or ``None`` when it is not one coefficient.
     shrink_note : why it is (not) shrunk, in words.
     design : the design the vector refers to (on ``samples``).
+    test : ``Wald`` or ``LRT`` (likelihood-ratio test of ``design`` against ``reduced``;
+        its log2FC is the design's last coefficient, as R reports it, with no direction
+        claim).
+    reduced : the reduced design of an LRT (on ``samples``), else None.
     """
 
     name: str
@@ -563,6 +567,8 @@ class Contrast:
     shrinkage: Shrinkage | None
     shrink_note: str
     design: Design = field(repr=False, compare=False)
+    test: str = "Wald"
+    reduced: Design | None = field(default=None, repr=False, compare=False)
 
     @property
     def own_fit(self) -> bool:
@@ -1016,6 +1022,8 @@ class PreflightReport:
             rows.append(
                 {
                     "contrast": contrast.name,
+                    "test": contrast.test,
+                    "reduced": contrast.reduced.formula.text if contrast.reduced else "",
                     "kind": contrast.kind,
                     "description": contrast.description,
                     "formula": contrast.formula,
@@ -1091,11 +1099,29 @@ def resolve_contrasts(
         design = build_design(formula, used, refs, continuous)
         if exclude:
             _check_design(design, used, f"{where} (without {', '.join(exclude)})", warnings)
-        if "vector" in spec:
+        test = str(spec.get("test", "Wald"))
+        if test not in ("Wald", "LRT"):
+            raise ConfigError(f"{where}.test: {test!r} is not 'Wald' or 'LRT'")
+        reduced: Design | None = None
+        cells: tuple[tuple[float, Cell], ...] = ()
+        if test == "LRT":
+            reduced = _reduced_design(design, used, spec, where, refs, continuous)
+            vector = np.zeros(len(design.columns))
+            vector[-1] = 1.0
+            formula_text, kind = f"LRT {formula.text} vs {reduced.formula.text}", "lrt"
+            dropped = [c for c in design.columns if c not in reduced.columns]
+            words = (
+                f"likelihood-ratio test of {formula.text} against {reduced.formula.text} "
+                f"({len(dropped)} df: {', '.join(dropped)}); padj < cutoff means some of these "
+                f"coefficients are not 0, with no direction; log2FC is the last coefficient "
+                f"({design.columns[-1]}), as R reports it"
+            )
+        elif "reduced" in spec:
+            raise ConfigError(f"{where}.reduced: only a contrast with test: LRT has one")
+        elif "vector" in spec:
             if any(k in spec for k in ("factor", "difference", "combine")):
                 raise ConfigError(f"{where}: 'vector' cannot be combined with other forms")
             vector = _expert_vector(design, spec, where)
-            cells: tuple[tuple[float, Cell], ...] = ()
             formula_text = "expert vector"
             kind = "vector"
             weights = "; ".join(
@@ -1125,7 +1151,9 @@ def resolve_contrasts(
             words = f"{spec['description']} ({words})"
         thresholds = _thresholds(defaults, spec, where)
         want_shrink = spec.get("shrink", settings.get("shrink", True))
-        if not want_shrink:
+        if test == "LRT":
+            shrinkage, note = None, "not shrunk: a likelihood-ratio test"
+        elif not want_shrink:
             shrinkage, note = None, "not shrunk: shrink is false in the config"
         else:
             shrinkage, note = _find_shrinkage(formula, used, design, vector, continuous)
@@ -1143,8 +1171,48 @@ def resolve_contrasts(
             shrinkage=shrinkage,
             shrink_note=note,
             design=design,
+            test=test,
+            reduced=reduced,
         )
     return out
+
+
+def _reduced_design(
+    design: Design,
+    samples: pd.DataFrame,
+    spec: Mapping[str, Any],
+    where: str,
+    refs: Mapping[str, str],
+    continuous: Sequence[str],
+) -> Design:
+    """The reduced design of an LRT entry, checked to be nested in ``design`` and smaller."""
+    forms = [key for key in ("factor", "difference", "combine", "vector") if key in spec]
+    if forms:
+        raise ConfigError(
+            f"{where}: a test: LRT contrast has a 'reduced' formula instead of {forms[0]!r} "
+            "(it tests every coefficient the reduced design drops)"
+        )
+    if not isinstance(spec.get("reduced"), str):
+        raise ConfigError(
+            f"{where}.reduced: test: LRT needs a reduced design formula, e.g. reduced: "
+            f'"~ 1" or a design without the terms to test; got {spec.get("reduced")!r}'
+        )
+    reduced_formula = parse_formula(spec["reduced"], key=f"{where}.reduced")
+    for variable in reduced_formula.variables:
+        if variable not in design.formula.variables:
+            raise ConfigError(
+                f"{where}.reduced: {variable!r} is not in the design {design.formula.text!r}; "
+                "the reduced design must be nested in the full one"
+            )
+    reduced = build_design(reduced_formula, samples, refs, continuous)
+    extra = [c for c in reduced.columns if c not in design.columns]
+    if extra or len(reduced.columns) >= len(design.columns):
+        raise ConfigError(
+            f"{where}.reduced: {reduced_formula.text!r} is not nested in and smaller than "
+            f"{design.formula.text!r} (its coefficients {list(reduced.columns)} vs "
+            f"{list(design.columns)}); drop the terms to test from the design"
+        )
+    return reduced
 
 
 def preflight(

@@ -1039,7 +1039,8 @@ def contrast_results(
     dict
         ``results``: one row per gene (index gene_id): gene_name, baseMean, log2FoldChange,
         lfcSE, stat, pvalue, padj, log2FoldChange_shrunk, lfcSE_shrunk, significant
-        (``up``/``down``/empty), padj_na_reason, test (``Wald``), then
+        (``up``/``down``/empty; ``changed``/empty for an LRT, which claims no direction:
+        its ``up`` / ``down`` lists are empty), padj_na_reason, test (``Wald``/``LRT``), then
         ``mean_norm_<group>`` (mean normalized counts of each group the contrast names);
         ``up`` / ``down``: significant genes by padj; ``summary``: one row.
     """
@@ -1049,26 +1050,38 @@ def contrast_results(
             f"fitted model's {tuple(model.design.columns)}; rerun the deseq2_fit rule"
         )
     t = contrast.thresholds
-    dds = model.to_dds(engine)
-    vector = np.asarray(contrast.vector, dtype=float)
-    with _limited_threads(getattr(engine, "n_cpus", 1)), contextlib.redirect_stdout(_LogStream()):
-        stats = _stats_class()(
-            dds,
-            contrast=vector,
-            alpha=t.alpha,
-            cooks_filter=True,
-            independent_filter=True,
-            lfc_null=t.lfc_null,
-            alt_hypothesis=t.alt_hypothesis,
-            inference=engine,
-            quiet=True,
-        )
-        stats.summary()
-        res = stats.results_df.copy()
+    lrt = contrast.test == "LRT"
+    if lrt:
+        if contrast.reduced is None:
+            raise ConfigError(f"contrasts.{contrast.name}: test: LRT without a reduced design")
+        fitted = model.sample_table.loc[list(model.samples)]
+        res = lrt_results(
+            model, contrast.reduced.matrix(fitted), engine=engine, alpha=t.alpha
+        ).drop(columns="test")
         shrunk = pd.Series(np.nan, index=res.index)
         shrunk_se = pd.Series(np.nan, index=res.index)
-        if contrast.shrinkage is not None:
-            shrunk, shrunk_se = _shrink(model, contrast, dds, engine)
+    else:
+        dds = model.to_dds(engine)
+        vector = np.asarray(contrast.vector, dtype=float)
+        threads = getattr(engine, "n_cpus", 1)
+        with _limited_threads(threads), contextlib.redirect_stdout(_LogStream()):
+            stats = _stats_class()(
+                dds,
+                contrast=vector,
+                alpha=t.alpha,
+                cooks_filter=True,
+                independent_filter=True,
+                lfc_null=t.lfc_null,
+                alt_hypothesis=t.alt_hypothesis,
+                inference=engine,
+                quiet=True,
+            )
+            stats.summary()
+            res = stats.results_df.copy()
+            shrunk = pd.Series(np.nan, index=res.index)
+            shrunk_se = pd.Series(np.nan, index=res.index)
+            if contrast.shrinkage is not None:
+                shrunk, shrunk_se = _shrink(model, contrast, dds, engine)
     res.index.name = "gene_id"
     res["log2FoldChange_shrunk"] = shrunk
     res["lfcSE_shrunk"] = shrunk_se
@@ -1084,11 +1097,15 @@ def contrast_results(
     else:
         significant = res["padj"] < (t.padj if t.padj is not None else t.alpha)
     significant = significant.fillna(False).astype(bool)
-    up = significant & (cut_lfc > t.log2fc)
-    down = significant & (cut_lfc < -t.log2fc)
-    res["significant"] = np.where(up, "up", np.where(down, "down", ""))
+    if lrt:  # an LRT says that a gene changes somewhere, not in which direction
+        up = down = pd.Series(False, index=res.index)
+        res["significant"] = np.where(significant, "changed", "")
+    else:
+        up = significant & (cut_lfc > t.log2fc)
+        down = significant & (cut_lfc < -t.log2fc)
+        res["significant"] = np.where(up, "up", np.where(down, "down", ""))
     res["padj_na_reason"] = _na_reason(res, model)
-    res["test"] = "Wald"  # lrt_results() gives "LRT": its log2FoldChange has no direction claim
+    res["test"] = contrast.test
     normalized = model.normalized_counts
     samples = model.sample_table.loc[list(model.samples)]
     for group in contrast.groups:
@@ -1120,7 +1137,8 @@ def contrast_results(
             {
                 "contrast": contrast.name,
                 "description": contrast.description,
-                "test": "Wald",
+                "test": contrast.test,
+                "reduced": contrast.reduced.formula.text if contrast.reduced else "",
                 "vector": contrast.vector_text,
                 "n_samples": len(model.samples),
                 "n_genes": len(res),
@@ -1140,6 +1158,7 @@ def contrast_results(
                 "alt_hypothesis": t.alt_hypothesis or "",
                 "n_up": int(up.sum()),
                 "n_down": int(down.sum()),
+                "n_significant": int(significant.sum()),
                 "shrinkage": contrast.shrink_note,
             }
         ]

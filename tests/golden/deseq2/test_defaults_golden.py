@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 from scipy.stats import pearsonr, spearmanr
 
-from redoxseq.de.design import DEFAULT_DESEQ2, build_design, parse_formula
-from redoxseq.de.fit import FittedModel, contrast_results, get_engine, lrt_results
+from redoxseq.de.design import DEFAULT_DESEQ2
+from redoxseq.de.fit import FittedModel, contrast_results, get_engine
 from tests.conftest import REPO
 from tests.golden.deseq2.pipeline_fit import fit_fixture
 
@@ -93,8 +93,9 @@ LRT = [(case, name) for case, spec in CASES.items() for name in spec[4]]
 
 @cache
 def _fit(case: str) -> tuple[Any, FittedModel]:
-    folder, design, refs, contrasts, _ = CASES[case]
+    folder, design, refs, wald, lrt = CASES[case]
     config = {"design": design, "reference_levels": refs}
+    contrasts = {**wald, **{name: {"test": "LRT", "reduced": f} for name, f in lrt.items()}}
     report, model, _ = fit_fixture(
         DATA / folder, config, {k: {**v, "shrink": False} for k, v in contrasts.items()}
     )
@@ -152,11 +153,11 @@ def test_wald_called_genes_match_r_default(case: str, name: str) -> None:
 
 @pytest.mark.parametrize(("case", "name"), LRT)
 def test_lrt_matches_r(case: str, name: str) -> None:
-    _, model = _fit(case)
-    reduced = CASES[case][4][name]
-    samples = model.sample_table.loc[list(model.samples)]
-    design = build_design(parse_formula(reduced), samples, CASES[case][2])
-    ours = lrt_results(model, design.matrix(samples), engine=get_engine("batched", 2), alpha=ALPHA)
+    """A contrast entry ``test: LRT`` with ``reduced:`` vs R's ``results(dds)`` after
+    ``DESeq(dds, test = "LRT", reduced = ...)``."""
+    report, model = _fit(case)
+    tables = contrast_results(model, report.contrasts[name], engine=get_engine("batched", 2))
+    ours = tables["results"]
     theirs = _r(case, name)
     stats = _agreement(ours, theirs)
     assert stats["padj_rho"] >= 0.99, stats
@@ -166,3 +167,9 @@ def test_lrt_matches_r(case: str, name: str) -> None:
     r = pearsonr(ours.loc[both, "stat"], theirs.loc[ours.index[both], "stat"])[0]
     assert r >= 0.999, r
     assert (ours["test"] == "LRT").all()
+    assert set(ours["significant"]) <= {"changed", ""}
+    assert tables["up"].empty and tables["down"].empty
+    summary = tables["summary"].iloc[0]
+    assert summary["test"] == "LRT" and summary["n_significant"] == (ours["padj"] < ALPHA).sum()
+    # log2FoldChange: the last coefficient of the full model, as R reports it
+    assert stats["lfc_r"] >= 0.9999, stats
