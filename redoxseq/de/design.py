@@ -585,6 +585,34 @@ class Contrast:
         ]
         return "; ".join(parts)
 
+    def two_groups(self, samples: pd.DataFrame) -> dict[str, Any]:
+        """The contrast as a comparison of two sample groups, for per-sample scores.
+
+        A simple contrast (``factor``, ``numerator``, ``denominator``, within its ``at``
+        levels) gives ``{"numerator": label, "denominator": label, "numerator_samples":
+        [...], "denominator_samples": [...]}`` (samples of this contrast only). Any other
+        kind (``difference``/interaction, ``combine``, ``vector``, ``LRT``) is not a
+        difference between two groups of samples: ``{"skip": reason}``.
+        """
+        if self.test == "LRT":
+            return {"skip": "a likelihood-ratio test compares models, not two groups"}
+        if self.kind != "simple":
+            return {
+                "skip": f"a {self.kind} contrast ({self.formula}) is not a difference between "
+                "two groups of samples"
+            }
+        used = samples.loc[[s for s in samples.index if s in set(self.samples)]]
+        numerator = [cell for weight, cell in self.cells if weight > 0]
+        denominator = [cell for weight, cell in self.cells if weight < 0]
+        if len(numerator) != 1 or len(denominator) != 1:
+            return {"skip": f"{self.formula} does not name exactly two groups"}
+        return {
+            "numerator": numerator[0].label,
+            "denominator": denominator[0].label,
+            "numerator_samples": [str(x) for x in numerator[0].members(used)],
+            "denominator_samples": [str(x) for x in denominator[0].members(used)],
+        }
+
     @property
     def groups(self) -> tuple[Cell, ...]:
         """Distinct sample groups named by the contrast (for mean normalized counts)."""
