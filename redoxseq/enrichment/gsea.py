@@ -1008,6 +1008,9 @@ def score_samples(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """ssGSEA scores per sample and their comparison between groups.
 
+    A gene set with the same genes as one in an earlier collection is scored once
+    (:func:`redoxseq.enrichment.genesets.drop_duplicate_sets`).
+
     Parameters
     ----------
     expression
@@ -1024,8 +1027,9 @@ def score_samples(
     (DataFrame, DataFrame)
         Scores (:func:`ssgsea_scores`) and group comparison (:func:`compare_groups`).
     """
-    from redoxseq.enrichment.genesets import check_overlap, id_to_symbol
+    from redoxseq.enrichment.genesets import check_overlap, drop_duplicate_sets, id_to_symbol
 
+    collections, _ = drop_duplicate_sets(collections)  # a set scored in two collections: once
     mapping = id_to_symbol(annotation) if annotation is not None else None
     matrix = collapse_expression(expression, mapping)
     for name, gene_sets in collections.items():

@@ -113,3 +113,21 @@ def test_ora_of_lrt_results_uses_the_changed_genes() -> None:
     empty = results.iloc[:0]
     out = ora_contrast(results, empty, empty, load_bundled("nrf2", "mouse"))
     assert set(out["direction"]) == {"changed"}
+
+
+def test_duplicate_sets_across_bundled_collections_are_counted_once() -> None:
+    from redoxseq.enrichment.genesets import drop_duplicate_sets
+
+    names = ("nrf2", "ferroptosis", "cell_death", "hallmark")
+    collections = {name: load_bundled(name, "mouse") for name in names}
+    kept, dropped = drop_duplicate_sets(collections)
+    assert ("cell_death", "CELL_DEATH_FERROPTOSIS", "ferroptosis", "WP_FERROPTOSIS") in dropped
+    ros = "HALLMARK_REACTIVE_OXYGEN_SPECIES_PATHWAY"
+    assert ("hallmark", ros, "nrf2", ros) in dropped
+    keys = [frozenset(g) for sets in kept.values() for g in sets.values()]
+    assert len(keys) == len(set(keys))  # no two kept sets with the same genes
+    n_in = sum(len(s) for s in collections.values())
+    assert sum(len(s) for s in kept.values()) == n_in - len(dropped)
+    # the rule is order-dependent by design: the first place keeps the set
+    reordered, _ = drop_duplicate_sets({k: collections[k] for k in reversed(names)})
+    assert ros in reordered["hallmark"] and ros not in reordered["nrf2"]
