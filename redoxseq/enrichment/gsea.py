@@ -997,7 +997,7 @@ def ora_contrast(
 def score_samples(
     expression: pd.DataFrame,
     collections: Mapping[str, Mapping[str, Sequence[str]]],
-    groups: Mapping[str, str],
+    comparisons: Mapping[str, Mapping[str, Any]],
     *,
     seed: int,
     threads: int = 1,
@@ -1006,7 +1006,7 @@ def score_samples(
     min_overlap: float = 0.05,
     annotation: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """ssGSEA scores per sample and their comparison between groups.
+    """ssGSEA scores per sample and their comparison for each contrast.
 
     A gene set with the same genes as one in an earlier collection is scored once
     (:func:`redoxseq.enrichment.genesets.drop_duplicate_sets`).
@@ -1017,15 +1017,15 @@ def score_samples(
         genes x samples (index: gene IDs or symbols; VST or normalised counts).
     collections
         collection name -> gene sets.
-    groups
-        sample -> group label.
+    comparisons
+        contrast -> its two groups or ``{"skip": reason}`` (:func:`compare_contrasts`).
     annotation
         Optional ``gene_id``/``gene_name`` table to map the index to symbols.
 
     Returns
     -------
     (DataFrame, DataFrame)
-        Scores (:func:`ssgsea_scores`) and group comparison (:func:`compare_groups`).
+        Scores (:func:`ssgsea_scores`) and their comparison (:func:`compare_contrasts`).
     """
     from redoxseq.enrichment.genesets import check_overlap, drop_duplicate_sets, id_to_symbol
 
@@ -1042,7 +1042,7 @@ def score_samples(
     scores = ssgsea_scores(
         matrix, collections, seed=seed, threads=threads, min_size=min_size, max_size=max_size
     )
-    return scores, compare_groups(scores, groups)
+    return scores, compare_contrasts(scores, comparisons)
 
 
 def combine_skipped(tables: Mapping[tuple[str, str], pd.DataFrame]) -> pd.DataFrame:
