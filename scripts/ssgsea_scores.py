@@ -1,4 +1,4 @@
-"""Snakemake adapter: ssGSEA scores per sample and their comparison between sample groups."""
+"""Snakemake adapter: ssGSEA scores per sample and their comparison for each contrast."""
 
 from redoxseq.enrichment.genesets import read_gmt
 from redoxseq.enrichment.gsea import score_samples
@@ -10,7 +10,7 @@ collections = {name: read_gmt(snakemake.input[name]) for name in snakemake.param
 scores, comparison = score_samples(
     read_tsv(snakemake.input.expression, index_col=0),
     collections,
-    dict(snakemake.params.groups),
+    dict(snakemake.params.comparisons),
     seed=int(snakemake.params.seed),
     threads=int(snakemake.threads),
     min_size=int(snakemake.params.min_size),

@@ -73,7 +73,7 @@ DEFAULT_DESEQ2: dict[str, Any] = {
     "reference_levels": {"cell_line": "sensitive", "treatment": "vehicle"},
     "continuous": [],
     "exclude_samples": [],
-    "prefilter": {"min_count": 10, "min_samples": "smallest_group"},
+    "prefilter": {"min_count": 0, "min_samples": "smallest_group"},  # R: no prefilter
     "size_factors": "ratio",
     "fit_type": "parametric",
     "cooks_refit": True,
@@ -611,6 +611,10 @@ class Contrast:
     shrinkage : how the contrast is shrunk, or ``None`` when it is not one coefficient.
     shrink_note : why it is (not) shrunk, in words.
     design : the design the vector refers to (on ``samples``).
+    test : ``Wald`` or ``LRT`` (likelihood-ratio test of ``design`` against ``reduced``;
+        its log2FC is the design's last coefficient, as R reports it, with no direction
+        claim).
+    reduced : the reduced design of an LRT (on ``samples``), else None.
     """
 
     name: str
@@ -626,6 +630,8 @@ class Contrast:
     shrinkage: Shrinkage | None
     shrink_note: str
     design: Design = field(repr=False, compare=False)
+    test: str = "Wald"
+    reduced: Design | None = field(default=None, repr=False, compare=False)
 
     @property
     def own_fit(self) -> bool:
@@ -641,6 +647,34 @@ class Contrast:
             if weight != 0
         ]
         return "; ".join(parts)
+
+    def two_groups(self, samples: pd.DataFrame) -> dict[str, Any]:
+        """The contrast as a comparison of two sample groups, for per-sample scores.
+
+        A simple contrast (``factor``, ``numerator``, ``denominator``, within its ``at``
+        levels) gives ``{"numerator": label, "denominator": label, "numerator_samples":
+        [...], "denominator_samples": [...]}`` (samples of this contrast only). Any other
+        kind (``difference``/interaction, ``combine``, ``vector``, ``LRT``) is not a
+        difference between two groups of samples: ``{"skip": reason}``.
+        """
+        if self.test == "LRT":
+            return {"skip": "a likelihood-ratio test compares models, not two groups"}
+        if self.kind != "simple":
+            return {
+                "skip": f"a {self.kind} contrast ({self.formula}) is not a difference between "
+                "two groups of samples"
+            }
+        used = samples.loc[[s for s in samples.index if s in set(self.samples)]]
+        numerator = [cell for weight, cell in self.cells if weight > 0]
+        denominator = [cell for weight, cell in self.cells if weight < 0]
+        if len(numerator) != 1 or len(denominator) != 1:
+            return {"skip": f"{self.formula} does not name exactly two groups"}
+        return {
+            "numerator": numerator[0].label,
+            "denominator": denominator[0].label,
+            "numerator_samples": [str(x) for x in numerator[0].members(used)],
+            "denominator_samples": [str(x) for x in denominator[0].members(used)],
+        }
 
     @property
     def groups(self) -> tuple[Cell, ...]:
@@ -1079,6 +1113,8 @@ class PreflightReport:
             rows.append(
                 {
                     "contrast": contrast.name,
+                    "test": contrast.test,
+                    "reduced": contrast.reduced.formula.text if contrast.reduced else "",
                     "kind": contrast.kind,
                     "description": contrast.description,
                     "formula": contrast.formula,
@@ -1154,11 +1190,29 @@ def resolve_contrasts(
         design = build_design(formula, used, refs, continuous)
         if exclude:
             _check_design(design, used, f"{where} (without {', '.join(exclude)})", warnings)
-        if "vector" in spec:
+        test = str(spec.get("test", "Wald"))
+        if test not in ("Wald", "LRT"):
+            raise ConfigError(f"{where}.test: {test!r} is not 'Wald' or 'LRT'")
+        reduced: Design | None = None
+        cells: tuple[tuple[float, Cell], ...] = ()
+        if test == "LRT":
+            reduced = _reduced_design(design, used, spec, where, refs, continuous)
+            vector = np.zeros(len(design.columns))
+            vector[-1] = 1.0
+            formula_text, kind = f"LRT {formula.text} vs {reduced.formula.text}", "lrt"
+            dropped = [c for c in design.columns if c not in reduced.columns]
+            words = (
+                f"likelihood-ratio test of {formula.text} against {reduced.formula.text} "
+                f"({len(dropped)} df: {', '.join(dropped)}); padj < cutoff means some of these "
+                f"coefficients are not 0, with no direction; log2FC is the last coefficient "
+                f"({design.columns[-1]}), as R reports it"
+            )
+        elif "reduced" in spec:
+            raise ConfigError(f"{where}.reduced: only a contrast with test: LRT has one")
+        elif "vector" in spec:
             if any(k in spec for k in ("factor", "difference", "combine")):
                 raise ConfigError(f"{where}: 'vector' cannot be combined with other forms")
             vector = _expert_vector(design, spec, where)
-            cells: tuple[tuple[float, Cell], ...] = ()
             formula_text = "expert vector"
             kind = "vector"
             weights = "; ".join(
@@ -1188,7 +1242,9 @@ def resolve_contrasts(
             words = f"{spec['description']} ({words})"
         thresholds = _thresholds(defaults, spec, where)
         want_shrink = spec.get("shrink", settings.get("shrink", True))
-        if not want_shrink:
+        if test == "LRT":
+            shrinkage, note = None, "not shrunk: a likelihood-ratio test"
+        elif not want_shrink:
             shrinkage, note = None, "not shrunk: shrink is false in the config"
         else:
             shrinkage, note = _find_shrinkage(formula, used, design, vector, continuous)
@@ -1206,8 +1262,48 @@ def resolve_contrasts(
             shrinkage=shrinkage,
             shrink_note=note,
             design=design,
+            test=test,
+            reduced=reduced,
         )
     return out
+
+
+def _reduced_design(
+    design: Design,
+    samples: pd.DataFrame,
+    spec: Mapping[str, Any],
+    where: str,
+    refs: Mapping[str, str],
+    continuous: Sequence[str],
+) -> Design:
+    """The reduced design of an LRT entry, checked to be nested in ``design`` and smaller."""
+    forms = [key for key in ("factor", "difference", "combine", "vector") if key in spec]
+    if forms:
+        raise ConfigError(
+            f"{where}: a test: LRT contrast has a 'reduced' formula instead of {forms[0]!r} "
+            "(it tests every coefficient the reduced design drops)"
+        )
+    if not isinstance(spec.get("reduced"), str):
+        raise ConfigError(
+            f"{where}.reduced: test: LRT needs a reduced design formula, e.g. reduced: "
+            f'"~ 1" or a design without the terms to test; got {spec.get("reduced")!r}'
+        )
+    reduced_formula = parse_formula(spec["reduced"], key=f"{where}.reduced")
+    for variable in reduced_formula.variables:
+        if variable not in design.formula.variables:
+            raise ConfigError(
+                f"{where}.reduced: {variable!r} is not in the design {design.formula.text!r}; "
+                "the reduced design must be nested in the full one"
+            )
+    reduced = build_design(reduced_formula, samples, refs, continuous)
+    extra = [c for c in reduced.columns if c not in design.columns]
+    if extra or len(reduced.columns) >= len(design.columns):
+        raise ConfigError(
+            f"{where}.reduced: {reduced_formula.text!r} is not nested in and smaller than "
+            f"{design.formula.text!r} (its coefficients {list(reduced.columns)} vs "
+            f"{list(design.columns)}); drop the terms to test from the design"
+        )
+    return reduced
 
 
 def preflight(

@@ -37,6 +37,7 @@ from redoxseq.de.design import (
     preflight,
     resolve_contrasts,
 )
+from redoxseq.de.dispersion_trend import DispersionTrend, fit_trend, vst_values
 from redoxseq.errors import ConfigError, InputError
 from redoxseq.io import PathLike, atomic_path
 
@@ -55,6 +56,7 @@ __all__ = [
     "fit_model",
     "get_engine",
     "load_model",
+    "lrt_results",
     "prefilter",
     "resolve_job_contrast",
     "run_workbook",
@@ -440,49 +442,99 @@ def _dds_class() -> type:
             self.layers.pop("_mu_hat", None)
             self.layers["cooks"] = result
 
-        def _fit_parametric_dispersion_trend(self, vst: bool = False) -> None:
+        def fit_dispersion_trend(self, vst: bool = False) -> None:
+            """The trend of ``fit_type`` as R fits it (:mod:`redoxseq.de.dispersion_trend`).
+
+            R's gene selection (gene-wise dispersion > 100 x min_disp), R's parametric fit
+            and its fallback to the local regression fit (logged), and ``local`` itself.
+            With ``vst`` the trend of the VST's gene-wise dispersions is kept apart.
+            """
             name = "vst_genewise_dispersions" if vst else "genewise_dispersions"
             if name not in self.var:
                 self.fit_genewise_dispersions(vst)
             genes = self.non_zero_genes
-            targets = self.var.loc[genes, name].astype(float)
-            covariates = 1.0 / self.var.loc[genes, "_normed_means"].astype(float)
-            use = np.isfinite(covariates) & (targets > 100 * self.min_disp)
-            if not use.any():
+            means = self.var.loc[genes, "_normed_means"].to_numpy(dtype=float)
+            try:
+                trend = fit_trend(
+                    means,
+                    self.var.loc[genes, name].to_numpy(dtype=float),
+                    self.vst_fit_type if vst else self.fit_type,
+                    self.min_disp,
+                )
+            except ValueError as error:
                 raise InputError(
-                    "every gene-wise dispersion is below 100 x min_disp (1e-6): the data look "
-                    "Poisson (technical replicates?); set deseq2.fit_type: mean"
-                )
-            targets, covariates = targets[use], covariates[use]
-            old = np.array([0.1, 0.1])
-            coeffs = np.array([1.0, 1.0])
-            while (coeffs > 1e-10).all() and (np.log(np.abs(coeffs / old)) ** 2).sum() >= 1e-6:
-                old = coeffs
-                coeffs, predictions, converged = self.inference.dispersion_trend_gamma_glm(
-                    covariates, targets
-                )
-                coeffs = np.asarray(coeffs, dtype=float)
-                if not converged or (coeffs <= 1e-10).any():
-                    warnings.warn(
-                        "The dispersion trend curve fitting did not converge. Switching to a "
-                        "mean-based dispersion trend.",
-                        UserWarning,
-                        stacklevel=2,
-                    )
-                    self._fit_mean_dispersion_trend(vst)
-                    return
-                ratios = targets / np.asarray(predictions)
-                keep = (ratios >= 1e-4) & (ratios < 15)
-                targets, covariates = targets[keep], covariates[keep]
+                    f"dispersion trend: {error}; set deseq2.fit_type: mean, or check that the "
+                    "samples are biological replicates"
+                ) from error
             if vst:
-                self.uns["vst_trend_coeffs"] = pd.Series(coeffs, index=["a0", "a1"])
-            else:
-                self.uns["trend_coeffs"] = pd.Series(coeffs, index=["a0", "a1"])
-                self.var["fitted_dispersions"] = np.full(self.n_vars, np.nan)
-                self.uns["disp_function_type"] = "parametric"
-                self.var.loc[self.var["non_zero"], "fitted_dispersions"] = self.disp_function(
-                    self.var.loc[self.var["non_zero"], "_normed_means"]
-                )
+                self.uns["vst_trend"] = trend
+                return
+            self.uns["trend"] = trend
+            self.uns["disp_function_type"] = trend.kind
+            if trend.kind == "parametric":
+                self.uns["trend_coeffs"] = pd.Series([trend.a0, trend.a1], index=["a0", "a1"])
+            elif trend.kind == "mean":
+                self.uns["mean_disp"] = trend.mean_disp
+            fitted = np.full(self.n_vars, np.nan)
+            fitted[self.var["non_zero"].to_numpy(dtype=bool)] = trend(means)
+            self.var["fitted_dispersions"] = fitted
+
+        def _fit_parametric_dispersion_trend(self, vst: bool = False) -> None:
+            self.fit_dispersion_trend(vst)
+
+        def disp_function(self, x: Any) -> Any:
+            """The fitted trend at mean normalized counts ``x``."""
+            return self.uns["trend"](np.asarray(x, dtype=float))
+
+        def vst_fit(self, use_design: bool = False) -> None:
+            """R's ``varianceStabilizingTransformation``: blind refits the trend to an
+            intercept-only design's gene-wise dispersions; ``use_design`` (R ``blind =
+            FALSE``) uses the fitted trend."""
+            if not hasattr(self, "vst_fit_type"):
+                self.vst_fit_type = self.fit_type
+            if use_design:
+                self.uns["vst_trend"] = self.uns["trend"]
+                return
+            design = self.obsm["design_matrix"]
+            self.obsm["design_matrix"] = pd.DataFrame(
+                1, index=self.obs_names, columns=["Intercept"]
+            )
+            try:
+                self.fit_genewise_dispersions(vst=True)
+                self.fit_dispersion_trend(vst=True)
+            finally:
+                self.obsm["design_matrix"] = design
+
+        def vst_transform(self, counts: np.ndarray | None = None) -> np.ndarray:
+            """The VST of this dataset's normalized counts (samples x genes)."""
+            if counts is not None:
+                raise NotImplementedError("redoxseq transforms the fitted counts only")
+            normed = np.asarray(self.layers["normed_counts"], dtype=float)
+            return vst_values(
+                normed.T, self.uns["vst_trend"], self.obs["size_factors"].to_numpy(dtype=float)
+            ).T
+
+        def _refit_without_outliers(self) -> None:
+            """pyDESeq2's refit, with the fitted trend (any kind) handed to the refit.
+
+            pyDESeq2 rebuilds a plain ``DeseqDataSet`` for the genes with replaced counts and
+            copies only a parametric or mean trend into it; the trend is evaluated here at
+            the refitted genes' new means and the refit object is this class.
+            """
+            import pydeseq2.dds
+
+            trend = self.uns["trend"]
+
+            class RefitDeseqDataSet(type(self)):  # type: ignore[misc]
+                def disp_function(self, x: Any) -> Any:
+                    return trend(np.asarray(x, dtype=float))
+
+            base = pydeseq2.dds.DeseqDataSet
+            pydeseq2.dds.DeseqDataSet = RefitDeseqDataSet
+            try:
+                super()._refit_without_outliers()
+            finally:
+                pydeseq2.dds.DeseqDataSet = base
 
     return RTrendDeseqDataSet
 
@@ -537,18 +589,7 @@ def fit_model(
     replaceable = np.asarray(
         dds.obs.get("replaceable", pd.Series(False, index=dds.obs_names)), dtype=bool
     )
-    trend_kind = dds.uns.get("disp_function_type", settings["fit_type"])
-    trend: dict[str, Any] = {"type": trend_kind}
-    if trend_kind == "parametric":
-        trend["a0"], trend["a1"] = (float(v) for v in dds.uns["trend_coeffs"])
-    else:
-        trend["mean_disp"] = float(dds.uns["mean_disp"])
-    if trend_kind != settings["fit_type"]:
-        logger.warning(
-            "the parametric dispersion trend did not converge; the mean of the gene-wise "
-            "dispersions was used (R DESeq2 would substitute a local regression, which "
-            "pyDESeq2 does not have; set deseq2.fit_type: mean to choose this explicitly)"
-        )
+    trend: dict[str, Any] = dds.uns["trend"].to_dict()
     metadata = {
         "format": MODEL_FORMAT,
         "settings": dict(settings),
@@ -604,18 +645,6 @@ class _LogStream:
 # ------------------------------------------------------------------------------------------
 
 
-def _vst_values(normed: np.ndarray, trend: Mapping[str, Any]) -> np.ndarray:
-    """DESeq2's closed-form VST of normalized counts for a dispersion trend (log2 scale)."""
-    if trend["type"] == "parametric":
-        a0, a1 = trend["a0"], trend["a1"]
-        return np.log2(
-            (1 + a1 + 2 * a0 * normed + 2 * np.sqrt(a0 * normed * (1 + a1 + a0 * normed)))
-            / (4 * a0)
-        )
-    d = trend["mean_disp"]
-    return (2 * np.arcsinh(np.sqrt(d * normed)) - np.log(d) - np.log(4)) / _LN2
-
-
 def design_outputs(model: FittedModel, dds: DeseqDataSet | None = None) -> dict[str, pd.DataFrame]:
     """Per-design tables.
 
@@ -633,7 +662,11 @@ def design_outputs(model: FittedModel, dds: DeseqDataSet | None = None) -> dict[
     normalized = model.normalized_counts
     normalized.index = genes
     vst = pd.DataFrame(
-        _vst_values(normalized.to_numpy(), model.metadata["trend"]),
+        vst_values(
+            normalized.to_numpy(),
+            DispersionTrend.from_dict(model.metadata["trend"]),
+            model.size_factors,
+        ),
         index=genes,
         columns=model.samples,
     )
@@ -891,6 +924,84 @@ def _stats_class() -> type:
     return RWaldDeseqStats
 
 
+def _counts_as_fitted(model: FittedModel) -> np.ndarray:
+    """Samples x genes counts the final fit used: Cook's outliers of refitted genes replaced.
+
+    The replacement of pyDESeq2's ``_replace_outliers`` (R's ``replaceOutliers``): in
+    samples that allow replacement, a count whose Cook's distance is above the 99 % quantile
+    of F(p, n - p) becomes the gene's 20 %-trimmed mean of normalized counts times the
+    sample's size factor (truncated to an integer).
+    """
+    from pydeseq2.utils import trimmed_mean
+
+    counts = model.counts.astype(float)
+    genes = np.flatnonzero(model.refitted)
+    if genes.size == 0:
+        return counts
+    n, p = model.design.shape
+    cutoff = float(f_dist.ppf(0.99, p, n - p))
+    sf = model.size_factors
+    block = counts[:, genes]
+    trimmed = np.asarray(trimmed_mean(block / sf[:, None], trim=0.2, axis=0))
+    replacement = (trimmed[None, :] * sf[:, None]).astype(int)
+    where = model.replaceable[:, None] & (model.cooks[:, genes] > cutoff)
+    block[where] = replacement[where]
+    counts[:, genes] = block
+    return counts
+
+
+def lrt_results(
+    model: FittedModel, reduced: pd.DataFrame, *, engine: Inference, alpha: float
+) -> pd.DataFrame:
+    """R's ``results(dds, alpha = alpha)`` after ``DESeq(dds, test = "LRT", reduced = ...)``.
+
+    ``reduced``: samples x coefficients design matrix of the reduced model (nested in the
+    model's). Returns one row per gene (index gene_id): baseMean, log2FoldChange and lfcSE
+    of the model's last coefficient (Wald, as R reports them), stat (the LRT statistic),
+    pvalue (chi-squared on the difference in coefficients), padj (Cook's filtering and
+    independent filtering as for the Wald test), and ``test`` = ``LRT``.
+    """
+    from redoxseq.de.lrt import likelihood_ratio_test
+
+    nz = np.flatnonzero(model.non_zero & ~model.new_all_zero)
+    counts = _counts_as_fitted(model)
+    stat = np.full(len(model.genes), np.nan)
+    pvalue = np.full(len(model.genes), np.nan)
+    stat[nz], pvalue[nz], df = likelihood_ratio_test(
+        counts[:, nz], model.size_factors, model.design.to_numpy(dtype=float), model.lfc[nz],
+        reduced.loc[list(model.samples)].to_numpy(dtype=float), model.dispersions[nz], engine,
+    )  # fmt: skip
+    stat[model.new_all_zero] = 0.0
+    pvalue[model.new_all_zero] = 1.0
+    lrt_stat = pd.Series(stat, index=model.genes)
+    lrt_p = pd.Series(pvalue, index=model.genes)
+
+    class LRTStats(_stats_class()):  # type: ignore[misc]
+        def run_wald_test(self) -> None:
+            super().run_wald_test()
+            self.statistics = lrt_stat.set_axis(self.dds.var_names)
+            self.p_values = lrt_p.set_axis(self.dds.var_names).copy()
+
+    last = np.zeros(model.design.shape[1])
+    last[-1] = 1.0
+    dds = model.to_dds(engine)
+    with _limited_threads(getattr(engine, "n_cpus", 1)), contextlib.redirect_stdout(_LogStream()):
+        stats = LRTStats(
+            dds, contrast=last, alpha=alpha, cooks_filter=True, independent_filter=True,
+            inference=engine, quiet=True,
+        )  # fmt: skip
+        stats.summary()
+    res = stats.results_df.copy()
+    res.index.name = "gene_id"
+    res["test"] = "LRT"
+    logger.info(
+        "LRT %s vs %s (%d df): %d genes with padj < %g",
+        model.metadata["formula"], list(reduced.columns), df,
+        int((res["padj"] < alpha).sum()), alpha,
+    )  # fmt: skip
+    return res
+
+
 def _annotate(table: pd.DataFrame, annotation: pd.DataFrame | None) -> pd.DataFrame:
     names = pd.Series(table.index, index=table.index, dtype=object)
     if annotation is not None and "gene_name" in annotation.columns:
@@ -929,9 +1040,10 @@ def contrast_results(
     dict
         ``results``: one row per gene (index gene_id): gene_name, baseMean, log2FoldChange,
         lfcSE, stat, pvalue, padj, log2FoldChange_shrunk, lfcSE_shrunk, significant
-        (``up``/``down``/empty), padj_na_reason, then ``mean_norm_<group>`` (mean normalized
-        counts of each group the contrast names); ``up`` / ``down``: significant genes by
-        padj; ``summary``: one row.
+        (``up``/``down``/empty; ``changed``/empty for an LRT, which claims no direction:
+        its ``up`` / ``down`` lists are empty), padj_na_reason, test (``Wald``/``LRT``), then
+        ``mean_norm_<group>`` (mean normalized counts of each group the contrast names);
+        ``up`` / ``down``: significant genes by padj; ``summary``: one row.
     """
     if tuple(model.design.columns) != contrast.columns:
         raise ConfigError(
@@ -939,26 +1051,38 @@ def contrast_results(
             f"fitted model's {tuple(model.design.columns)}; rerun the deseq2_fit rule"
         )
     t = contrast.thresholds
-    dds = model.to_dds(engine)
-    vector = np.asarray(contrast.vector, dtype=float)
-    with _limited_threads(getattr(engine, "n_cpus", 1)), contextlib.redirect_stdout(_LogStream()):
-        stats = _stats_class()(
-            dds,
-            contrast=vector,
-            alpha=t.alpha,
-            cooks_filter=True,
-            independent_filter=True,
-            lfc_null=t.lfc_null,
-            alt_hypothesis=t.alt_hypothesis,
-            inference=engine,
-            quiet=True,
-        )
-        stats.summary()
-        res = stats.results_df.copy()
+    lrt = contrast.test == "LRT"
+    if lrt:
+        if contrast.reduced is None:
+            raise ConfigError(f"contrasts.{contrast.name}: test: LRT without a reduced design")
+        fitted = model.sample_table.loc[list(model.samples)]
+        res = lrt_results(
+            model, contrast.reduced.matrix(fitted), engine=engine, alpha=t.alpha
+        ).drop(columns="test")
         shrunk = pd.Series(np.nan, index=res.index)
         shrunk_se = pd.Series(np.nan, index=res.index)
-        if contrast.shrinkage is not None:
-            shrunk, shrunk_se = _shrink(model, contrast, dds, engine)
+    else:
+        dds = model.to_dds(engine)
+        vector = np.asarray(contrast.vector, dtype=float)
+        threads = getattr(engine, "n_cpus", 1)
+        with _limited_threads(threads), contextlib.redirect_stdout(_LogStream()):
+            stats = _stats_class()(
+                dds,
+                contrast=vector,
+                alpha=t.alpha,
+                cooks_filter=True,
+                independent_filter=True,
+                lfc_null=t.lfc_null,
+                alt_hypothesis=t.alt_hypothesis,
+                inference=engine,
+                quiet=True,
+            )
+            stats.summary()
+            res = stats.results_df.copy()
+            shrunk = pd.Series(np.nan, index=res.index)
+            shrunk_se = pd.Series(np.nan, index=res.index)
+            if contrast.shrinkage is not None:
+                shrunk, shrunk_se = _shrink(model, contrast, dds, engine)
     res.index.name = "gene_id"
     res["log2FoldChange_shrunk"] = shrunk
     res["lfcSE_shrunk"] = shrunk_se
@@ -974,10 +1098,15 @@ def contrast_results(
     else:
         significant = res["padj"] < (t.padj if t.padj is not None else t.alpha)
     significant = significant.fillna(False).astype(bool)
-    up = significant & (cut_lfc > t.log2fc)
-    down = significant & (cut_lfc < -t.log2fc)
-    res["significant"] = np.where(up, "up", np.where(down, "down", ""))
+    if lrt:  # an LRT says that a gene changes somewhere, not in which direction
+        up = down = pd.Series(False, index=res.index)
+        res["significant"] = np.where(significant, "changed", "")
+    else:
+        up = significant & (cut_lfc > t.log2fc)
+        down = significant & (cut_lfc < -t.log2fc)
+        res["significant"] = np.where(up, "up", np.where(down, "down", ""))
     res["padj_na_reason"] = _na_reason(res, model)
+    res["test"] = contrast.test
     normalized = model.normalized_counts
     samples = model.sample_table.loc[list(model.samples)]
     for group in contrast.groups:
@@ -1009,6 +1138,8 @@ def contrast_results(
             {
                 "contrast": contrast.name,
                 "description": contrast.description,
+                "test": contrast.test,
+                "reduced": contrast.reduced.formula.text if contrast.reduced else "",
                 "vector": contrast.vector_text,
                 "n_samples": len(model.samples),
                 "n_genes": len(res),
@@ -1028,6 +1159,7 @@ def contrast_results(
                 "alt_hypothesis": t.alt_hypothesis or "",
                 "n_up": int(up.sum()),
                 "n_down": int(down.sum()),
+                "n_significant": int(significant.sum()),
                 "shrinkage": contrast.shrink_note,
             }
         ]

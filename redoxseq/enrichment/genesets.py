@@ -410,3 +410,40 @@ def symbol_coverage(
         rows.append((name, len(genes), len(genes & symbols), round(fraction, 6)))
         logger.info("collection %s: %.1f%% of its genes are measured", name, 100 * fraction)
     return pd.DataFrame(rows, columns=["collection", "genes", "found", "fraction"])
+
+
+def drop_duplicate_sets(
+    collections: Mapping[str, Mapping[str, Sequence[str]]],
+) -> tuple[dict[str, GeneSets], list[tuple[str, str, str, str]]]:
+    """Keep one copy of each gene set that appears in several places.
+
+    Rule: collections are read in the given (configured) order and each collection's sets in
+    file order; a set whose genes (as a set) equal those of a set already kept is dropped
+    from the later place. So a set is counted once when collections are analysed together
+    (e.g. WikiPathways WP4313 is both ``WP_FERROPTOSIS`` in ``ferroptosis`` and
+    ``CELL_DEATH_FERROPTOSIS`` in ``cell_death``; ``HALLMARK_REACTIVE_OXYGEN_SPECIES_PATHWAY``
+    is in ``nrf2`` and ``hallmark``).
+
+    Returns
+    -------
+    (dict, list)
+        The collections without the later copies, and one ``(collection, gene_set,
+        kept_collection, kept_gene_set)`` per dropped set.
+    """
+    seen: dict[frozenset[str], tuple[str, str]] = {}
+    kept: dict[str, GeneSets] = {}
+    dropped: list[tuple[str, str, str, str]] = []
+    for collection, sets in collections.items():
+        kept[collection] = {}
+        for name, genes in sets.items():
+            key = frozenset(genes)
+            if key in seen:
+                dropped.append((collection, name, *seen[key]))
+                logger.info(
+                    "gene set %s/%s has the same genes as %s/%s; counted once (kept the first)",
+                    collection, name, *seen[key],
+                )  # fmt: skip
+                continue
+            seen[key] = (collection, name)
+            kept[collection][name] = list(genes)
+    return kept, dropped

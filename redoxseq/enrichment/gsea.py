@@ -23,9 +23,10 @@ gseapy is imported inside the functions, so importing this module stays light.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -489,6 +490,17 @@ def gsea_contrast(
     """
     from redoxseq.enrichment.genesets import check_overlap
 
+    if is_lrt(results):
+        reason = (
+            "not ranked: a likelihood-ratio test (test = LRT) says a gene changes somewhere, not "
+            "in which direction; read the ORA of its changed genes and the ssGSEA comparisons"
+        )
+        logger.warning("%s: GSEA prerank skipped: %s", label, reason)
+        skipped = pd.DataFrame(
+            [(name, len(set(genes)), 0, reason) for name, genes in gene_sets.items()],
+            columns=list(SKIPPED_COLUMNS),
+        )
+        return PrerankOutcome(results=_empty_results(), skipped=skipped, n_tied=0)
     results = _with_symbols(results, annotation)
     ranking = ranking_from_results(results, metric)
     logger.info("%s: ranking metric %s over %d genes with a symbol", label, metric, len(ranking))
@@ -513,6 +525,11 @@ def gsea_contrast(
         if row.n_measured == 0:
             logger.warning("%s: gene set %s has no measured gene; dropped", label, row.gene_set)
     return outcome
+
+
+def is_lrt(results: pd.DataFrame) -> bool:
+    """Whether DE results come from a likelihood-ratio test (their ``test`` column)."""
+    return "test" in results.columns and bool((results["test"].astype(str) == "LRT").any())
 
 
 def _with_symbols(table: pd.DataFrame, annotation: pd.DataFrame | None) -> pd.DataFrame:
@@ -738,6 +755,87 @@ GROUP_COLUMNS: tuple[str, ...] = (
 )
 
 
+#: Columns of the ssGSEA comparison table (one row per two-group contrast x gene set).
+CONTRAST_COMPARISON_COLUMNS: tuple[str, ...] = (
+    "contrast",
+    "collection",
+    "gene_set",
+    "numerator",
+    "denominator",
+    "n_numerator",
+    "n_denominator",
+    "mean_numerator",
+    "mean_denominator",
+    "difference",
+    "statistic",
+    "pvalue",
+    "fdr",
+)
+
+
+def compare_contrasts(
+    scores: pd.DataFrame, comparisons: Mapping[str, Mapping[str, Any]]
+) -> pd.DataFrame:
+    """Compare ssGSEA scores as each configured contrast does: numerator minus denominator.
+
+    Parameters
+    ----------
+    scores
+        Output of :func:`ssgsea_scores` (one row per collection x set x sample).
+    comparisons
+        contrast name -> ``{"numerator", "denominator", "numerator_samples",
+        "denominator_samples"}`` (``redoxseq.de.design.Contrast.two_groups``: the two groups
+        within the contrast's ``at`` levels), or ``{"skip": reason}`` for a contrast that is
+        not a two-group comparison (interaction / ``difference``, ``combine``, ``vector``,
+        LRT): such contrasts have no rows (the reason is logged).
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`CONTRAST_COMPARISON_COLUMNS`, one row per two-group contrast x gene set
+        (contrasts in the given order, sets in the order of ``scores``): ``difference =
+        mean_numerator - mean_denominator``; ``statistic``: Welch's t (``scipy.stats.
+        ttest_ind(equal_var=False)``, numerator first), NaN with fewer than 2 samples in a
+        group; ``fdr``: Benjamini-Hochberg within each contrast x collection.
+    """
+    from scipy import stats
+
+    rows = []
+    keys = scores[["collection", "gene_set"]].drop_duplicates().itertuples(index=False)
+    pairs = [(str(c), str(g)) for c, g in keys]
+    es = {
+        key: sub.set_index("sample")["es"].astype(float)
+        for key, sub in scores.groupby(["collection", "gene_set"], sort=False)
+    }
+    for contrast, spec in comparisons.items():
+        if "skip" in spec:
+            logger.info("ssGSEA comparison: %s skipped: %s", contrast, spec["skip"])
+            continue
+        for collection, gene_set in pairs:
+            values = es[(collection, gene_set)]
+            xa = values.reindex(list(spec["numerator_samples"])).dropna().to_numpy()
+            xb = values.reindex(list(spec["denominator_samples"])).dropna().to_numpy()
+            t = p = math.nan
+            if len(xa) >= 2 and len(xb) >= 2:
+                test = stats.ttest_ind(xa, xb, equal_var=False)
+                t, p = float(test.statistic), float(test.pvalue)
+            ma = float(xa.mean()) if len(xa) else math.nan
+            mb = float(xb.mean()) if len(xb) else math.nan
+            rows.append(
+                (contrast, collection, gene_set, str(spec["numerator"]),
+                 str(spec["denominator"]), len(xa), len(xb), ma, mb, ma - mb, t, p)
+            )  # fmt: skip
+    out = pd.DataFrame(rows, columns=list(CONTRAST_COMPARISON_COLUMNS[:-1]))
+    fdr = np.full(len(out), np.nan)
+    for _, index in out.groupby(["contrast", "collection"], sort=False).groups.items():
+        pos = out.index.get_indexer(index)
+        pvals = out["pvalue"].to_numpy(dtype=float)[pos]
+        ok = ~np.isnan(pvals)
+        fdr[pos[ok]] = _bh(pvals[ok])
+    out["fdr"] = fdr
+    return out
+
+
 def compare_groups(scores: pd.DataFrame, groups: Mapping[str, str]) -> pd.DataFrame:
     """Compare ssGSEA scores between sample groups (every pair of groups, per gene set).
 
@@ -860,6 +958,9 @@ def ora_contrast(
 ) -> pd.DataFrame:
     """ORA of one contrast's up and down lists against the genes actually tested.
 
+    For a likelihood-ratio test (``test`` = ``LRT``: no direction) the one list is its
+    ``changed`` genes (direction ``changed``).
+
     The background is every gene of ``results`` with a non-missing ``padj`` (genes removed by
     independent filtering or outlier handling were not tested), mapped to symbols.
 
@@ -882,17 +983,21 @@ def ora_contrast(
         label=label,
         min_fraction=min_overlap,
     )
-    lists = {
-        direction: [g for g in _with_symbols(table, annotation)["gene_name"].astype(str) if g]
-        for direction, table in (("up", up), ("down", down))
-    }
+    if is_lrt(res):  # no direction: one list of the genes the LRT calls changed
+        changed = res[res.get("significant", pd.Series("", index=res.index)) == "changed"]
+        lists = {"changed": [g for g in changed["gene_name"].astype(str) if g]}
+    else:
+        lists = {
+            direction: [g for g in _with_symbols(table, annotation)["gene_name"].astype(str) if g]
+            for direction, table in (("up", up), ("down", down))
+        }
     return ora(lists, gene_sets, background, min_size=min_size, max_size=max_size)
 
 
 def score_samples(
     expression: pd.DataFrame,
     collections: Mapping[str, Mapping[str, Sequence[str]]],
-    groups: Mapping[str, str],
+    comparisons: Mapping[str, Mapping[str, Any]],
     *,
     seed: int,
     threads: int = 1,
@@ -901,7 +1006,10 @@ def score_samples(
     min_overlap: float = 0.05,
     annotation: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """SsGSEA scores per sample and their comparison between groups.
+    """Score samples with ssGSEA and compare the scores for each contrast.
+
+    A gene set with the same genes as one in an earlier collection is scored once
+    (:func:`redoxseq.enrichment.genesets.drop_duplicate_sets`).
 
     Parameters
     ----------
@@ -909,18 +1017,19 @@ def score_samples(
         genes x samples (index: gene IDs or symbols; VST or normalised counts).
     collections
         collection name -> gene sets.
-    groups
-        sample -> group label.
+    comparisons
+        contrast -> its two groups or ``{"skip": reason}`` (:func:`compare_contrasts`).
     annotation
         Optional ``gene_id``/``gene_name`` table to map the index to symbols.
 
     Returns
     -------
     (DataFrame, DataFrame)
-        Scores (:func:`ssgsea_scores`) and group comparison (:func:`compare_groups`).
+        Scores (:func:`ssgsea_scores`) and their comparison (:func:`compare_contrasts`).
     """
-    from redoxseq.enrichment.genesets import check_overlap, id_to_symbol
+    from redoxseq.enrichment.genesets import check_overlap, drop_duplicate_sets, id_to_symbol
 
+    collections, _ = drop_duplicate_sets(collections)  # a set scored in two collections: once
     mapping = id_to_symbol(annotation) if annotation is not None else None
     matrix = collapse_expression(expression, mapping)
     for name, gene_sets in collections.items():
@@ -933,7 +1042,7 @@ def score_samples(
     scores = ssgsea_scores(
         matrix, collections, seed=seed, threads=threads, min_size=min_size, max_size=max_size
     )
-    return scores, compare_groups(scores, groups)
+    return scores, compare_contrasts(scores, comparisons)
 
 
 def combine_skipped(tables: Mapping[tuple[str, str], pd.DataFrame]) -> pd.DataFrame:

@@ -172,30 +172,36 @@ def test_report_renders_in_headless_chromium(finished_run: Path, tmp_path: Path)
 
 
 @pytest.mark.parametrize(
-    ("gene_set", "higher", "lower"),
+    ("gene_set", "contrast", "numerator", "denominator"),
     [
-        # The simulated biology (resources/sample_experiment/README.md):
-        ("REDOXSEQ_NRF2_CORE_TARGETS", "resistant_vehicle", "sensitive_vehicle"),
-        ("CELL_DEATH_APOPTOSIS", "sensitive_sorafenib", "sensitive_vehicle"),
-        ("CELL_DEATH_FERROPTOSIS", "sensitive_sorafenib", "sensitive_vehicle"),
-        ("CELL_DEATH_NECROPTOSIS", "sensitive_sorafenib", "sensitive_vehicle"),
-        ("CELL_DEATH_NECROPTOSIS", "resistant_sorafenib", "resistant_vehicle"),
-        ("CELL_DEATH_PYROPTOSIS", "resistant_vehicle", "sensitive_vehicle"),
-        ("CELL_DEATH_AUTOPHAGY", "resistant_vehicle", "sensitive_vehicle"),
+        # The simulated biology (resources/sample_experiment/README.md), each in the direction
+        # of its default contrast (numerator higher):
+        ("REDOXSEQ_NRF2_CORE_TARGETS", "resistant_vs_sensitive", "resistant_vehicle",
+         "sensitive_vehicle"),
+        ("CELL_DEATH_APOPTOSIS", "sorafenib_vs_vehicle_in_sensitive", "sensitive_sorafenib",
+         "sensitive_vehicle"),
+        # CELL_DEATH_FERROPTOSIS is WP4313, scored once as ferroptosis/WP_FERROPTOSIS
+        ("WP_FERROPTOSIS", "sorafenib_vs_vehicle_in_sensitive", "sensitive_sorafenib",
+         "sensitive_vehicle"),
+        ("CELL_DEATH_NECROPTOSIS", "sorafenib_vs_vehicle_in_sensitive", "sensitive_sorafenib",
+         "sensitive_vehicle"),
+        ("CELL_DEATH_NECROPTOSIS", "sorafenib_vs_vehicle_in_resistant", "resistant_sorafenib",
+         "resistant_vehicle"),
+        ("CELL_DEATH_PYROPTOSIS", "resistant_vs_sensitive", "resistant_vehicle",
+         "sensitive_vehicle"),
+        ("CELL_DEATH_AUTOPHAGY", "resistant_vs_sensitive", "resistant_vehicle",
+         "sensitive_vehicle"),
     ],
-)
+)  # fmt: skip
 def test_per_sample_scores_separate_the_groups_as_simulated(
-    finished_run: Path, gene_set: str, higher: str, lower: str
+    finished_run: Path, gene_set: str, contrast: str, numerator: str, denominator: str
 ) -> None:
     table = pd.read_csv(finished_run / "results" / "gsea" / "ssgsea.group_comparison.tsv", sep="\t")
-    rows = table[
-        (table["gene_set"] == gene_set)
-        & (
-            ((table["group_a"] == higher) & (table["group_b"] == lower))
-            | ((table["group_a"] == lower) & (table["group_b"] == higher))
-        )
-    ]
+    # one row per two-group contrast x set; the interaction (a difference) has none
+    assert "sorafenib_response_resistant_vs_sensitive" not in set(table["contrast"])
+    assert not table.duplicated(["contrast", "collection", "gene_set"]).any()
+    rows = table[(table["gene_set"] == gene_set) & (table["contrast"] == contrast)]
     assert len(rows) == 1, rows
     row = rows.iloc[0]
-    difference = row["difference"] if row["group_a"] == higher else -row["difference"]
-    assert difference > 0 and row["pvalue"] < 0.05, row.to_dict()
+    assert (row["numerator"], row["denominator"]) == (numerator, denominator)
+    assert row["difference"] > 0 and row["pvalue"] < 0.05, row.to_dict()

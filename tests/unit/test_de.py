@@ -82,6 +82,7 @@ def test_results_table_columns_and_groups() -> None:
         "log2FoldChange_shrunk", "lfcSE_shrunk", "significant", "padj_na_reason",
     ]  # fmt: skip
     assert res.index.name == "gene_id"
+    assert (res["test"] == "Wald").all()
     _, model, tables = _fitted()
     normalized = tables["normalized_counts"]
     members = [s for s in model.samples if s.startswith("resistant_sorafenib")]

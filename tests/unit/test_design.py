@@ -226,6 +226,22 @@ def test_expert_vector() -> None:
         preflight(_two_by_two(), {}, {"v": {"vector": {"cell_line_resistant": 1}}})
 
 
+def test_lrt_contrast_resolves_to_the_dropped_coefficients() -> None:
+    report = preflight(
+        _two_by_two(), {}, {"interaction": {"test": "LRT", "reduced": "~ cell_line + treatment"}}
+    )
+    contrast = report.contrasts["interaction"]
+    assert contrast.test == "LRT" and contrast.kind == "lrt"
+    assert contrast.reduced is not None
+    assert contrast.reduced.columns == contrast.columns[:3]
+    assert contrast.vector == (0, 0, 0, 1)  # log2FC: the last coefficient, as R reports it
+    assert contrast.shrinkage is None
+    assert "1 df: cell_line[T.resistant]:treatment[T.sorafenib]" in contrast.description
+    table = report.contrasts_table()
+    assert table.loc["interaction", "test"] == "LRT"
+    assert table.loc["interaction", "reduced"] == "~ cell_line + treatment"
+
+
 # --- pre-flight errors ------------------------------------------------------------------------
 
 
@@ -249,6 +265,17 @@ def test_expert_vector() -> None:
         ({"exclude_samples": ["nope"]}, {}, "'nope' are not in the sample sheet"),
         ({}, {"bad-name": {"factor": "cell_line", "numerator": "resistant",
                            "denominator": "sensitive"}}, "not a valid contrast name"),
+        ({}, {"x": {"test": "LRT"}}, r"contrasts.x.reduced: test: LRT needs a reduced design"),
+        ({}, {"x": {"test": "LRT", "reduced": "~ cell_line + batch"}},
+         r"contrasts.x.reduced: 'batch' is not in the design"),
+        ({"design": "~ cell_line + treatment"},
+         {"x": {"test": "LRT", "reduced": "~ cell_line + treatment"}},
+         "not nested in and smaller than"),
+        ({}, {"x": {"test": "LRT", "reduced": "~ 1", "factor": "cell_line"}},
+         "a test: LRT contrast has a 'reduced' formula instead of 'factor'"),
+        ({}, {"x": {"test": "lrt", "reduced": "~ 1"}}, r"contrasts.x.test: 'lrt'"),
+        ({}, {"x": {"factor": "cell_line", "numerator": "resistant", "denominator": "sensitive",
+                    "reduced": "~ 1"}}, "only a contrast with test: LRT"),
     ],
 )  # fmt: skip
 def test_preflight_errors_name_the_key_and_the_fix(

@@ -13,7 +13,7 @@ import pytest
 
 from redoxseq.enrichment.genesets import load_bundled
 from redoxseq.enrichment.gsea import (
-    GROUP_COLUMNS,
+    CONTRAST_COMPARISON_COLUMNS,
     ORA_COLUMNS,
     PRERANK_COLUMNS,
     SSGSEA_COLUMNS,
@@ -270,13 +270,20 @@ def _expression() -> tuple[pd.DataFrame, dict[str, str]]:
 def test_ssgsea_separates_groups_and_is_thread_independent() -> None:
     matrix, groups = _expression()
     collections = {"ferroptosis": load_bundled("ferroptosis", "mouse")}
-    scores1, comparison = score_samples(matrix, collections, groups, seed=SEED, threads=1)
-    scores2, _ = score_samples(matrix, collections, groups, seed=SEED, threads=2)
+    comparisons = {
+        "resistant_vs_sensitive": {
+            "numerator": "resistant_vehicle", "denominator": "sensitive_vehicle",
+            "numerator_samples": [s for s, g in groups.items() if g == "resistant_vehicle"],
+            "denominator_samples": [s for s, g in groups.items() if g == "sensitive_vehicle"],
+        }
+    }  # fmt: skip
+    scores1, comparison = score_samples(matrix, collections, comparisons, seed=SEED, threads=1)
+    scores2, _ = score_samples(matrix, collections, comparisons, seed=SEED, threads=2)
     assert _tsv(scores1) == _tsv(scores2)
     assert list(scores1.columns) == list(SSGSEA_COLUMNS)
-    assert list(comparison.columns) == list(GROUP_COLUMNS)
+    assert list(comparison.columns) == list(CONTRAST_COMPARISON_COLUMNS)
     row = comparison.set_index("gene_set").loc["REDOXSEQ_FERROPTOSIS_SUPPRESSORS"]
-    assert row["group_a"] == "resistant_vehicle" and row["group_b"] == "sensitive_vehicle"
+    assert row["numerator"] == "resistant_vehicle" and row["denominator"] == "sensitive_vehicle"
     assert row["difference"] > 0 and row["pvalue"] < 0.01
 
 

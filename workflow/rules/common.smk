@@ -323,14 +323,13 @@ def get_ssgsea_expression(wildcards):
     }[config["gsea"]["ssgsea"]["expression"]]
 
 
-def get_ssgsea_groups():
-    """sample -> group label from gsea.ssgsea.group_by columns (default: design factors)."""
-    columns = list(config["gsea"]["ssgsea"]["group_by"]) or _design_factors()
-    if not columns:
-        return {sample: sample for sample in SAMPLES}
+# --- issue 13: ssGSEA comparisons follow the contrasts ------------------------------------
+def get_ssgsea_comparisons():
+    """contrast -> its two sample groups (numerator, denominator, within its at levels), or
+    {"skip": reason} for a contrast that is not a two-group comparison (Contrast.two_groups).
+    """
     return {
-        sample: "_".join(str(samples.loc[sample, column]) for column in columns)
-        for sample in SAMPLES
+        name: DESEQ2_PREFLIGHT.contrasts[name].two_groups(samples) for name in CONTRASTS
     }
 
 

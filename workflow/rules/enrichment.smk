@@ -113,7 +113,7 @@ rule ssgsea_scores:
         runtime=30,
     params:
         collections=config["gsea"]["ssgsea"]["collections"],
-        groups=get_ssgsea_groups(),
+        comparisons=get_ssgsea_comparisons(),
         min_size=config["gsea"]["ssgsea"]["min_size"],
         max_size=config["gsea"]["max_size"],
         min_overlap=config["gsea"]["min_overlap"],

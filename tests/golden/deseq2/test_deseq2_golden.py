@@ -71,10 +71,16 @@ FIXTURES: dict[str, dict[str, Any]] = {
 }  # fmt: skip
 
 
+VIGNETTE_PREFILTER = {"min_count": 10, "min_samples": "smallest_group"}
+
+
 @cache
 def _fit(fixture: str) -> tuple[PreflightReport, FittedModel, dict[str, pd.DataFrame]]:
     spec = FIXTURES[fixture]
-    return fit_fixture(DATA / fixture, {**spec["deseq2"], "inference": ENGINE}, spec["contrasts"])
+    # make_references.R applies the DESeq2 vignette prefilter (the pipeline's default is R's:
+    # none, tested in test_defaults_golden.py); these fixtures test the optional prefilter
+    config = {**spec["deseq2"], "inference": ENGINE, "prefilter": VIGNETTE_PREFILTER}
+    return fit_fixture(DATA / fixture, config, spec["contrasts"])
 
 
 @cache
