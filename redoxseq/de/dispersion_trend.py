@@ -78,6 +78,7 @@ class DispersionTrend:
     note: str = field(default="", compare=False)
 
     def __call__(self, means: np.ndarray | float) -> np.ndarray:
+        """The trend's dispersion at each mean of normalized counts."""
         m = np.asarray(means, dtype=float)
         if self.kind == "parametric":
             return np.asarray(self.a0 + self.a1 / m)

@@ -487,9 +487,11 @@ def _dds_class() -> type:
             return self.uns["trend"](np.asarray(x, dtype=float))
 
         def vst_fit(self, use_design: bool = False) -> None:
-            """R's ``varianceStabilizingTransformation``: blind refits the trend to an
-            intercept-only design's gene-wise dispersions; ``use_design`` (R ``blind =
-            FALSE``) uses the fitted trend."""
+            """R's ``varianceStabilizingTransformation``.
+
+            Blind refits the trend to an intercept-only design's gene-wise dispersions;
+            ``use_design`` (R ``blind = FALSE``) uses the fitted trend.
+            """
             if not hasattr(self, "vst_fit_type"):
                 self.vst_fit_type = self.fit_type
             if use_design:
