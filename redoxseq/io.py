@@ -78,3 +78,9 @@ def read_tsv(path: PathLike, *, index_col: int | str | None = 0) -> pd.DataFrame
         return pd.read_csv(file, sep="\t", index_col=index_col, float_precision="round_trip")
     except pd.errors.EmptyDataError as exc:
         raise InputError(f"{file}: the file is empty; expected a tab-separated table") from exc
+
+
+def write_text(path: PathLike, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    with atomic_open(path) as handle:
+        handle.write(text)

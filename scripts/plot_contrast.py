@@ -1,38 +1,45 @@
-"""Adapter: volcano and MA plots of one contrast at its own calling thresholds."""
+"""Adapter: volcano, MA, p-value histogram and top-genes heatmap of one contrast."""
 
-import logging
-
-from redoxseq.enrichment.genesets import genes_in_sets
+from redoxseq.config import read_sample_sheet
 from redoxseq.io import read_tsv
 from redoxseq.logs import setup_logging
-from redoxseq.plots.figures import plot_ma, plot_volcano, save_figure
+from redoxseq.plots.contrasts import (
+    calling_from_summary,
+    plot_ma,
+    plot_pvalue_histogram,
+    plot_top_genes_heatmap,
+    plot_volcano,
+)
+from redoxseq.plots.style import figure_paths, save_figures
 
 setup_logging(snakemake.log[0])
-logger = logging.getLogger("plot_contrast")
-
 contrast = snakemake.wildcards.contrast
+params = snakemake.params
 results = read_tsv(snakemake.input.results)
-summary = read_tsv(snakemake.input.summary).iloc[0]
-
-
-def _cutoff(name):
-    value = float(summary[name])
-    return value if value == value else None  # NaN: cutoff not used
-
-
-highlight_sets = snakemake.params.highlight_sets
-highlight = genes_in_sets(snakemake.input.gmts, highlight_sets)
-logger.info("%s: called at %s", contrast, summary["significance"])
-volcano = plot_volcano(
-    results,
-    contrast=contrast,
-    significance=str(summary["significance"]),
-    padj_cutoff=_cutoff("padj_cutoff"),
-    pvalue_cutoff=_cutoff("pvalue_cutoff"),
-    lfc_cutoff=float(summary["log2fc_cutoff"]),
-    label_top=snakemake.params.label_top,
-    highlight=highlight,
-    highlight_label=", ".join(highlight_sets),
+calling = calling_from_summary(
+    read_tsv(snakemake.input.summary).iloc[0], read_tsv(snakemake.input.contrasts), contrast
 )
-save_figure(volcano, snakemake.output.volcano, dpi=snakemake.params.dpi)
-save_figure(plot_ma(results, contrast=contrast), snakemake.output.ma, dpi=snakemake.params.dpi)
+genes = params.genes_of_interest
+figures = {
+    "volcano": plot_volcano(
+        results,
+        contrast=contrast,
+        calling=calling,
+        genes_of_interest=genes,
+        label_top=params.label_top,
+        highlight=params.highlight,
+        highlight_label=params.highlight_label,
+    ),
+    "ma": plot_ma(results, contrast=contrast, calling=calling, genes_of_interest=genes),
+    "pvalue_histogram": plot_pvalue_histogram(results, contrast=contrast, test=calling.test),
+    "top_genes_heatmap": plot_top_genes_heatmap(
+        read_tsv(snakemake.input.vst),
+        read_sample_sheet(snakemake.input.samples),
+        results,
+        contrast=contrast,
+        group_by=params.group_by,
+        n=params.heatmap_top,
+    ),
+}
+for name, figure in figures.items():
+    save_figures(figure, figure_paths(snakemake.output, name), dpi=params.dpi)
