@@ -11,7 +11,7 @@ from matplotlib.patches import Patch
 from scipy.cluster import hierarchy
 from scipy.spatial.distance import pdist
 
-from redoxseq.plots.style import DIVERGING_CMAP, level_colours
+from redoxseq.plots.style import DIVERGING_CMAP, level_colours, text_width
 
 
 def zscore_rows(values: pd.DataFrame) -> pd.DataFrame:
@@ -95,33 +95,37 @@ def annotated_heatmap(
     factors = list(groups.columns)
     n_rows = len(row_order)
     show_row_labels = n_rows <= 80
-    heat_height = max(1.2, row_height * n_rows) if show_row_labels else 3.5
-    dendro_h = 0.35 if col_link is not None else 0.0
-    bar_h = 0.09 * len(factors)
-    label_h = 0.12 * max(len(str(s)) for s in samples) * 0.45 + 0.2 if samples else 0.3
-    height = heat_height + dendro_h + bar_h + label_h + 0.45
-    figure = Figure(figsize=(width, height))
-    heights = [dendro_h, bar_h, heat_height] if dendro_h else [bar_h, heat_height]
-    left_w = 0.5 if row_link is not None else 0.01
-    grid = figure.add_gridspec(
-        len(heights),
-        3,
-        height_ratios=[max(h, 0.01) for h in heights],
-        width_ratios=[left_w, width * 0.58, 0.12],
-        hspace=0.03,
-        wspace=0.02,
-        left=0.02,
-        right=0.80,
-        top=1 - 0.35 / height,
-        bottom=label_h / height,
+    row_font = 6 if n_rows <= 40 else 5
+    col_font = 6 if len(samples) <= 24 else 4.5
+    # Layout in inches, left to right: row dendrogram, heatmap, row labels, colour bar, legend.
+    labels_w = (
+        max((text_width(labels[i], row_font) for i in row_order), default=0.1) + 0.1
+        if show_row_labels
+        else 0.3
     )
-    offset = 0
-    if dendro_h:
-        top = figure.add_subplot(grid[0, 1])
+    levels = [str(v) for f in factors for v in groups[f].astype(str).unique()] + factors
+    legend_w = max((text_width(t, 6) for t in levels), default=0) + 0.45 if factors else 0.0
+    dendro_w = 0.45 if row_link is not None else 0.05
+    colourbar_w, gap = 0.1, 0.12
+    heat_w = max(1.2, width - dendro_w - labels_w - colourbar_w - legend_w - 3 * gap - 0.1)
+    width = dendro_w + heat_w + labels_w + colourbar_w + legend_w + 3 * gap + 0.1
+    heat_h = max(1.0, row_height * n_rows) if show_row_labels else 3.5
+    dendro_h = 0.4 if col_link is not None else 0.0
+    bar_h = 0.1 * len(factors)
+    sample_h = max(text_width(str(s), col_font) for s in samples) + 0.1
+    title_h = 0.35
+    height = title_h + dendro_h + bar_h + 0.04 + heat_h + sample_h + 0.05
+    figure = Figure(figsize=(width, height))
+
+    def box(x: float, y: float, w: float, h: float) -> tuple[float, float, float, float]:
+        return (x / width, y / height, w / width, h / height)
+
+    heat_x, heat_y = dendro_w, sample_h
+    heat = figure.add_axes(box(heat_x, heat_y, heat_w, heat_h))
+    bars = figure.add_axes(box(heat_x, heat_y + heat_h + 0.04, heat_w, max(bar_h, 0.01)))
+    if col_link is not None:
+        top = figure.add_axes(box(heat_x, heat_y + heat_h + 0.04 + bar_h, heat_w, dendro_h))
         _draw_dendrogram(top, col_link, "top")
-        offset = 1
-    bars = figure.add_subplot(grid[offset, 1])
-    heat = figure.add_subplot(grid[offset + 1, 1])
     sheet = groups.reindex(samples)
     legend_handles: list[Patch] = []
     bar_rows = []
@@ -134,59 +138,57 @@ def annotated_heatmap(
         legend_handles += [Patch(color=c, label=level) for level, c in colours.items()]
     if bar_rows:
         bars.imshow(np.array(bar_rows), aspect="auto", interpolation="nearest")
-        bars.set_yticks(range(len(factors)), labels=factors, fontsize=6)
-        bars.yaxis.tick_right()
+        bars.set_yticks(range(len(factors)), labels=factors, fontsize=5.5)
+    else:
+        bars.set_yticks([])
     bars.set_xticks([])
-    bars.tick_params(length=0)
+    bars.tick_params(length=0, pad=1)
     for spine in bars.spines.values():
         spine.set_visible(False)
-    vmin, vmax = (
-        limits if limits is not None else (float(np.nanmin(shown)), float(np.nanmax(shown)))
-    )
+    if limits is not None:
+        vmin, vmax = limits
+    else:
+        vmin, vmax = float(np.nanmin(shown)), float(np.nanmax(shown))
     image = heat.imshow(shown, aspect="auto", cmap=cmap, vmin=vmin, vmax=vmax)
     heat.set_xticks(
-        range(len(samples)),
-        labels=[str(s) for s in samples],
-        rotation=90,
-        fontsize=6 if len(samples) <= 24 else 4.5,
+        range(len(samples)), labels=[str(s) for s in samples], rotation=90, fontsize=col_font
     )
     if show_row_labels:
-        heat.set_yticks(
-            range(n_rows),
-            labels=[labels[i] for i in row_order],
-            fontsize=6 if n_rows <= 40 else 5,
-        )
+        heat.set_yticks(range(n_rows), labels=[labels[i] for i in row_order], fontsize=row_font)
         heat.yaxis.tick_right()
     else:
         heat.set_yticks([])
         heat.set_ylabel(f"{n_rows} rows")
-    heat.tick_params(length=0)
+    heat.tick_params(length=0, pad=1.5)
     for spine in heat.spines.values():
         spine.set_visible(False)
     if row_link is not None:
-        side = figure.add_subplot(grid[offset + 1, 0])
+        side = figure.add_axes(box(0.02, heat_y, dendro_w - 0.04, heat_h))
         _draw_dendrogram(side, row_link, "left")
         side.invert_yaxis()
-    colour_axes = figure.add_subplot(grid[offset + 1, 2])
+    bar_x = heat_x + heat_w + labels_w + gap
+    bar_height = min(heat_h, 1.4)
+    colour_axes = figure.add_axes(box(bar_x, heat_y + heat_h - bar_height, colourbar_w, bar_height))
     colourbar = figure.colorbar(image, cax=colour_axes)
-    colourbar.set_label(colorbar_label, fontsize=6.5)
-    colour_axes.tick_params(labelsize=6)
-    # Row labels sit right of the heatmap; the colour bar and legends go further right.
-    box = colour_axes.get_position()
-    colour_axes.set_position((0.93, box.y0, 0.018, min(box.height, 1.6 / height)))
+    colourbar.set_label(colorbar_label, fontsize=6)
+    colour_axes.tick_params(labelsize=5.5)
     if legend_handles:
         legend = figure.legend(
             handles=legend_handles,
             loc="upper left",
-            bbox_to_anchor=(0.985, 1 - 0.35 / height),
-            fontsize=6,
+            bbox_to_anchor=(
+                (bar_x + colourbar_w + gap + 0.25) / width,
+                (heat_y + heat_h + bar_h + dendro_h) / height,
+            ),
+            fontsize=5.5,
             handlelength=1.0,
             handleheight=0.8,
+            borderaxespad=0,
         )
         for text in legend.get_texts():
             if text.get_text() in factors:
                 text.set_fontweight("bold")
-    figure.suptitle(title, x=0.02, ha="left", y=1 - 0.08 / height, va="top")
+    figure.text(0.02 / width * 4, 1 - 0.1 / height, title, ha="left", va="top", fontsize=7.5)
     return figure
 
 

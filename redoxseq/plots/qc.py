@@ -38,7 +38,9 @@ def _width_for(n_samples: int) -> float:
 
 
 def _millions(value: float, _position: int) -> str:
-    return f"{value / 1e6:g}M" if value >= 1e6 else f"{value / 1e3:g}k" if value else "0"
+    if value >= 1e6:
+        return f"{value / 1e6:.3g}M"
+    return f"{value / 1e3:.3g}k" if value >= 1e3 else f"{value:.0f}"
 
 
 def _group_key(samples: pd.DataFrame, factors: list[str]) -> pd.Series:
@@ -134,12 +136,23 @@ def plot_read_assignment(summary: pd.DataFrame) -> Figure:
         label = str(category).replace("Unassigned_", "unassigned: ")
         axes.bar(positions, row, bottom=bottom, label=label, color=palette[k % len(palette)])
         bottom += row
+    rotate = 90 if len(positions) > 12 else 0
     for x, total in zip(positions, totals, strict=True):
-        axes.text(x, 1.01, _millions(total, 0), ha="center", va="bottom", fontsize=5, rotation=90)
+        axes.text(
+            float(x),
+            1.01,
+            _millions(float(total), 0),
+            ha="center",
+            va="bottom",
+            fontsize=5,
+            rotation=rotate,
+        )
     axes.set_xticks(positions, labels=list(fractions.columns), rotation=90)
     axes.set_ylim(0, 1.0)
     axes.set_ylabel("fraction of reads (fragments)")
-    axes.set_title("Read assignment per sample (total above each bar)", loc="left", pad=18)
+    axes.set_title(
+        "Read assignment per sample (total above each bar)", loc="left", pad=20 if rotate else 10
+    )
     axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return figure
 
@@ -164,11 +177,20 @@ def plot_strandedness(table: pd.DataFrame) -> Figure:
     figure = Figure(figsize=(width, 2.3 + 0.05 * max(len(str(s)) for s in order)))
     axes = figure.add_subplot()
     positions = np.arange(len(order))
-    axes.bar(positions, values, color=[colours[c] for c in calls], width=0.75)
+    axes.vlines(positions, 0, values, color="#999999", linewidth=0.6)
+    axes.scatter(
+        positions,
+        values,
+        c=[colours[c] for c in calls],
+        s=22,
+        edgecolors="black",
+        linewidths=0.4,
+        zorder=3,
+    )
     for y, text in ((0.8, "forward"), (0.5, "unstranded"), (0.2, "reverse")):
         axes.axhline(y, color="#777777", linewidth=0.5, linestyle=":")
         axes.text(len(order) - 0.4, y, text, fontsize=5.5, va="bottom", ha="right", color="#555555")
-    axes.set_ylim(0, 1.0)
+    axes.set_ylim(-0.03, 1.03)
     axes.set_xlim(-0.6, len(order) - 0.4)
     axes.set_xticks(positions, labels=[str(s) for s in order], rotation=90)
     axes.set_ylabel("fraction of reads on the\ngene's strand")
@@ -399,12 +421,33 @@ def plot_dispersion(dispersions: pd.DataFrame) -> Figure:
     table = dispersions[dispersions["baseMean"] > 0]
     figure = Figure(figsize=(SINGLE_COLUMN * 1.35, 2.6))
     axes = figure.add_subplot()
-    floor = 1e-8
-    gene = table["dispersion_genewise"].clip(lower=floor)
-    final = table["dispersion_final"].clip(lower=floor)
+    final = table["dispersion_final"].astype(float)
+    # Gene-wise estimates at DESeq2's lower bound (1e-8) would squash the informative range:
+    # they are drawn as triangles on the bottom edge instead.
+    positive = final[final > 0]
+    floor = max(1e-8, 0.2 * float(np.nanpercentile(positive, 1))) if len(positive) else 1e-8
+    raw = table["dispersion_genewise"].astype(float)
+    low = raw < floor
     axes.scatter(
-        table["baseMean"], gene, s=2, c="#222222", linewidths=0, rasterized=True, label="gene-wise"
+        table.loc[~low, "baseMean"],
+        raw[~low],
+        s=2,
+        c="#222222",
+        linewidths=0,
+        rasterized=True,
+        label="gene-wise",
     )
+    if low.any():
+        axes.scatter(
+            table.loc[low, "baseMean"],
+            np.full(int(low.sum()), floor),
+            s=5,
+            marker="v",
+            c="#222222",
+            linewidths=0,
+            rasterized=True,
+            label=f"gene-wise below {floor:.0e} ({int(low.sum())})",
+        )
     axes.scatter(
         table["baseMean"],
         final,
@@ -436,6 +479,7 @@ def plot_dispersion(dispersions: pd.DataFrame) -> Figure:
     )
     axes.set_xscale("log")
     axes.set_yscale("log")
+    axes.set_ylim(bottom=floor * 0.8)
     axes.set_xlabel("mean of normalised counts")
     axes.set_ylabel("dispersion")
     axes.set_title(f"Dispersion estimates ({len(table)} genes)", loc="left")

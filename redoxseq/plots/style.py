@@ -181,3 +181,14 @@ def figure_paths(outputs: object, name: str | None = None) -> list[str]:
     if not paths:
         raise InputError(f"no output named {keys[0]!r}, {keys[1]!r} or {keys[2]!r}")
     return paths
+
+
+def text_width(text: str, fontsize: float) -> float:
+    """Width in inches of ``text`` set in the house font at ``fontsize`` points."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextPath
+
+    if not text:
+        return 0.0
+    path = TextPath((0, 0), text, size=fontsize, prop=FontProperties(family="DejaVu Sans"))
+    return float(path.get_extents().width) / 72.0

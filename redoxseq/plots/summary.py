@@ -377,23 +377,23 @@ def plot_ssgsea_groups(
     colours = level_colours(labels)
     n = len(present)
     columns = min(n, 2)
-    lines_per_panel = max((int((rows["gene_set"] == s).sum()) for s in present), default=0)
-    panel_h = 1.7 + 0.1 * max(len(g) for g in labels) * 0.5 + 0.11 * lines_per_panel
+    n_lines = max((int((rows["gene_set"] == s).sum()) for s in present), default=0)
+    longest = max(len(g) for g in labels)
+    axes_h, axes_w = 1.5, (DOUBLE_COLUMN - 0.9 * columns) / columns if columns > 1 else 2.6
+    ticks_h = 0.0075 * 6.5 * longest * 0.6 + 0.12  # labels rotated by 35 degrees
+    text_h = 0.1 * n_lines + 0.05
+    cell_h = 0.3 + axes_h + ticks_h + text_h
     n_rows = int(np.ceil(n / columns))
-    figure = Figure(
-        figsize=(DOUBLE_COLUMN if columns > 1 else SINGLE_COLUMN * 1.2, panel_h * n_rows + 0.3)
-    )
-    grid = figure.add_gridspec(
-        n_rows,
-        columns,
-        hspace=0.25 + 0.02 * lines_per_panel,
-        wspace=0.35,
-        bottom=0.11 * lines_per_panel / max(1, n_rows * panel_h) + 0.12,
-    )
+    width = 0.9 * columns + axes_w * columns
+    height = cell_h * n_rows + 0.3
+    figure = Figure(figsize=(width, height))
     rng = np.random.default_rng(0)  # jitter only; fixed so reruns give the same bytes
     table = scores[scores["gene_set"].isin(present)]
     for k, gene_set in enumerate(present):
-        axes = figure.add_subplot(grid[k // columns, k % columns])
+        row, column = divmod(k, columns)
+        x0 = 0.6 + column * (axes_w + 0.9)
+        y0 = height - 0.3 - row * cell_h - 0.3 - axes_h
+        axes = figure.add_axes((x0 / width, y0 / height, axes_w / width, axes_h / height))
         sub = table[table["gene_set"] == gene_set]
         values = [
             sub.loc[sub["sample"].map(groups) == g, "es"].to_numpy(dtype=float) for g in labels
@@ -421,16 +421,17 @@ def plot_ssgsea_groups(
             f"{r.label}: p = {r.pvalue:.2g}, FDR = {r.fdr:.2g}" for r in tests.itertuples()
         )
         if text:
-            axes.text(
-                0.0,
-                -0.5 - 0.02 * max(len(g) for g in labels),
-                text,
-                transform=axes.transAxes,
-                va="top",
-                ha="left",
-                fontsize=5.5,
+            figure.text(
+                x0 / width, (y0 - ticks_h - 0.05) / height, text, va="top", ha="left", fontsize=5.5
             )
-    figure.suptitle("Per-sample ssGSEA scores by group (Welch t-tests, BH FDR)", x=0.01, ha="left")
+    figure.text(
+        0.02,
+        1 - 0.08 / height,
+        "Per-sample ssGSEA scores by group (tests: the group comparison table)",
+        ha="left",
+        va="top",
+        fontsize=7.5,
+    )
     return figure
 
 
