@@ -21,8 +21,8 @@ from redoxseq.de.fit import (
     load_model,
     run_contrast,
     run_fit,
-    significant_workbook,
 )
+from redoxseq.de.workbook import significant_workbook
 from tests.conftest import REPO
 
 DATA = REPO / "tests" / "data" / "counts" / "interaction_sim"
