@@ -148,7 +148,7 @@ def plot_volcano(
     y_column = "pvalue" if on_pvalue else "padj"
     tested = results.dropna(subset=["padj", "log2FoldChange"])
     floor = np.nextafter(0, 1)
-    y = -np.log10(tested[y_column].astype(float).clip(lower=floor))
+    y = pd.Series(-np.log10(tested[y_column].astype(float).clip(lower=floor)), index=tested.index)
     x = tested["log2FoldChange"].astype(float)
     classes = significance_classes(tested, directional=calling.directional)
     names = _symbols(tested)
@@ -386,7 +386,7 @@ def plot_pvalue_histogram(results: pd.DataFrame, *, contrast: str, test: str = "
     has_p = p.notna()
     tested = has_p & results["padj"].notna()
     filtered = has_p & results["padj"].isna()
-    bins = np.linspace(0, 1, 21)
+    bins = [k / 20 for k in range(21)]
     figure = Figure(figsize=(SINGLE_COLUMN, 2.3))
     axes = figure.add_subplot()
     axes.hist(

@@ -35,7 +35,7 @@ def overlapping_pairs(texts: Sequence[Text], *, pad: float = 0.5) -> list[tuple[
     assert figure is not None
     canvas = figure.canvas
     if not isinstance(canvas, FigureCanvasAgg):
-        canvas = FigureCanvasAgg(figure)
+        canvas = FigureCanvasAgg(figure)  # type: ignore[arg-type]
     renderer = canvas.get_renderer()
     boxes: list[Bbox] = [
         t.get_window_extent(renderer).expanded(1.0, 1.0).padded(-pad) for t in texts
@@ -65,7 +65,7 @@ def place_labels(
     priority last in ``labels``); required labels are kept and re-spread with more iterations.
     """
     if not isinstance(axes.figure.canvas, FigureCanvasAgg):
-        FigureCanvasAgg(axes.figure)  # attaches itself: text extents need a renderer
+        FigureCanvasAgg(axes.figure)  # type: ignore[arg-type]  # attaches itself (renderer)
     kept = list(labels)
     texts: list[Text] = []
     arrows: list[object] = []

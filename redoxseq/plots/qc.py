@@ -332,7 +332,7 @@ def plot_pca(
     y = coords["PC2"] if "PC2" in coords.columns else pd.Series(0.0, index=coords.index)
     for sample in coords.index:
         axes.scatter(
-            coords.at[sample, "PC1"],
+            float(coords.at[sample, "PC1"]),  # type: ignore[arg-type]
             y[sample],
             c=colours[str(sheet.at[sample, color_by])],
             marker=shapes[str(sheet.at[sample, shape_by])] if shape_by else "o",

@@ -16,7 +16,7 @@ import functools
 import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import matplotlib
 
@@ -68,7 +68,7 @@ MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "*")
 DIVERGING_CMAP = "RdBu_r"
 SEQUENTIAL_CMAP = "viridis"
 
-RC_PARAMS: dict[str, object] = {
+RC_PARAMS: Any = {  # a dict of matplotlib rcParams
     "font.family": "DejaVu Sans",
     "font.size": 7,
     "axes.titlesize": 7.5,

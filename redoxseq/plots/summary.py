@@ -12,6 +12,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.image import AxesImage
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
@@ -70,7 +71,7 @@ def plot_de_gene_counts(summaries: pd.DataFrame) -> Figure:
     require_columns(summaries, ["n_up", "n_down"], "DE summaries")
     counts = summaries[["n_up", "n_down"]].fillna(0).astype(float)
     labels = [
-        f"{name}\n({summaries.at[name, 'significance']})" if "significance" in summaries else name
+        f"{name}\n({summaries.at[name, 'significance']!s})" if "significance" in summaries else name
         for name in counts.index
     ]
     counts.index = labels
@@ -220,15 +221,17 @@ def genes_of_interest_matrix(
     return lfc[present], calls[present]
 
 
-def _draw_lfc_matrix(axes: Axes, values: pd.DataFrame, marks: pd.DataFrame, *, limit: float):
+def _draw_lfc_matrix(
+    axes: Axes, values: pd.DataFrame, marks: pd.DataFrame, *, limit: float
+) -> AxesImage:
     image = axes.imshow(
         values.to_numpy(dtype=float), aspect="auto", cmap=DIVERGING_CMAP, vmin=-limit, vmax=limit
     )
     for i in range(values.shape[0]):
         for j in range(values.shape[1]):
-            mark = marks.iat[i, j]
+            mark = str(marks.iat[i, j])
             if mark:
-                value = values.iat[i, j]
+                value = float(values.iat[i, j])  # type: ignore[arg-type]
                 colour = "white" if np.isfinite(value) and abs(value) > 0.6 * limit else "black"
                 axes.text(j, i, mark, ha="center", va="center", fontsize=6, color=colour)
     axes.set_xticks(range(values.shape[1]), labels=list(values.columns), rotation=90)
