@@ -504,3 +504,33 @@ def calling_from_summary(summary: pd.Series, contrasts: pd.DataFrame, contrast: 
         lfc_cutoff=lfc or 0.0,
         test="LRT" if lrt else "Wald",
     )
+
+
+def contrast_figures(
+    results: pd.DataFrame,
+    calling: Calling,
+    expression: pd.DataFrame,
+    samples: pd.DataFrame,
+    *,
+    contrast: str,
+    genes_of_interest: Sequence[str],
+    label_top: int,
+    highlight: Collection[str],
+    highlight_label: str,
+    group_by: Sequence[str],
+    heatmap_top: int,
+) -> dict[str, Figure]:
+    """Every figure of one contrast, keyed by file stem (volcano, ma, pvalue_histogram,
+    top_genes_heatmap); ``expression`` is the design-aware VST (genes x samples)."""
+    return {
+        "volcano": plot_volcano(
+            results, contrast=contrast, calling=calling, genes_of_interest=genes_of_interest,
+            label_top=label_top, highlight=highlight, highlight_label=highlight_label,
+        ),
+        "ma": plot_ma(results, contrast=contrast, calling=calling,
+                      genes_of_interest=genes_of_interest),
+        "pvalue_histogram": plot_pvalue_histogram(results, contrast=contrast, test=calling.test),
+        "top_genes_heatmap": plot_top_genes_heatmap(
+            expression, samples, results, contrast=contrast, group_by=group_by, n=heatmap_top
+        ),
+    }  # fmt: skip

@@ -534,3 +534,27 @@ def plot_overview(
         figure.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 0.0))
     figure.suptitle("Overview of the experiment", x=0.01, ha="left")
     return figure
+
+
+def summary_figures(
+    results: Mapping[str, pd.DataFrame],
+    summaries: pd.DataFrame,
+    gsea: pd.DataFrame,
+    lists: Mapping[str, set[str]],
+    *,
+    genes_of_interest: Sequence[str],
+    gene_sets: Sequence[str],
+    lrt: Sequence[str] = (),
+) -> dict[str, Figure]:
+    """Every cross-contrast figure, keyed by file stem (de_gene_counts, de_genes_upset,
+    genes_of_interest, gsea_nes, overview)."""
+    from redoxseq.plots.enrichment import plot_gsea_nes
+
+    return {
+        "de_gene_counts": plot_de_gene_counts(summaries),
+        "de_genes_upset": plot_upset(lists, title="Genes called per contrast and direction"),
+        "genes_of_interest": plot_genes_of_interest(results, genes_of_interest, lrt=lrt),
+        "gsea_nes": plot_gsea_nes(gsea, always=gene_sets),
+        "overview": plot_overview(summaries, gsea, results, gene_sets=gene_sets,
+                                  genes=genes_of_interest, lrt=lrt),
+    }  # fmt: skip

@@ -211,3 +211,57 @@ def ora_table(table: pd.DataFrame) -> pd.DataFrame:
     ]
     keep = [c for c in columns if c in table.columns]
     return table.sort_values(["pvalue", "direction", "gene_set"], kind="mergesort")[keep]
+
+
+def run_pages(
+    *,
+    contrasts: pd.DataFrame,
+    gsea: pd.DataFrame,
+    ssgsea: pd.DataFrame | None,
+    preflight: Sequence[str],
+    config: dict[str, object],
+) -> dict[str, str]:
+    """The run-wide report pages, keyed ``contrasts``, ``design``, ``config``, ``versions``,
+    ``gsea``, ``ssgsea`` (HTML text of each).
+
+    Parameters
+    ----------
+    contrasts
+        ``results/deseq2/contrasts.tsv`` (contrast as a column).
+    gsea
+        ``results/gsea/summary.tsv``.
+    ssgsea
+        ``results/gsea/ssgsea.group_comparison.tsv`` (None when ssGSEA is off).
+    preflight
+        the design pre-flight lines; ``config`` the resolved configuration.
+    """
+    import yaml
+
+    pages = {
+        "contrasts": html_table_page(
+            contrasts, title="Contrasts in plain words", description="What each log2 fold "
+            "change means, and how each contrast was tested and called.", top=None,
+            tsv_name="contrasts.tsv"),
+        "gsea": html_table_page(
+            gsea.sort_values(["fdr", "contrast", "gene_set"], kind="mergesort"),
+            title="GSEA prerank, all contrasts", description="One row per contrast x gene "
+            "set, by FDR (Benjamini-Hochberg within a contrast and collection).", top=200,
+            tsv_name="gsea_summary.tsv"),
+        "versions": html_table_page(
+            software_versions(PACKAGES), title="Software versions", description="Python "
+            "packages of the environment that wrote the report pages.", top=None),
+        "design": html_text_page("Design pre-flight", "Checked before any job ran.",
+                                 "\n".join(preflight)),
+        "config": html_text_page("Resolved configuration", "config/config.yaml and --config "
+                                 "overrides with every default filled in.",
+                                 yaml.safe_dump(config, sort_keys=False)),
+    }  # fmt: skip
+    if ssgsea is None:
+        pages["ssgsea"] = html_text_page("ssGSEA group comparison", "ssGSEA is switched off "
+                                         "(gsea.ssgsea.collections: []).", "")  # fmt: skip
+    else:
+        pages["ssgsea"] = html_table_page(
+            ssgsea.sort_values("pvalue", kind="mergesort"), title="ssGSEA group comparison",
+            description="Per-sample scores compared between groups, by p-value.", top=200,
+            tsv_name="ssgsea.group_comparison.tsv")  # fmt: skip
+    return pages

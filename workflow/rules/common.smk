@@ -375,7 +375,13 @@ def get_figure_outputs():
         per_contrast.append("ora")
     for contrast in CONTRASTS:
         outputs += _figures(f"results/figures/contrasts/{contrast}", per_contrast)
-    summary = ["de_gene_counts", "de_genes_upset", "gsea_nes", "genes_of_interest", "overview"]
+    summary = [
+        "de_gene_counts",
+        "de_genes_upset",
+        "gsea_nes",
+        "genes_of_interest",
+        "overview",
+    ]
     if config["gsea"]["ssgsea"]["collections"]:
         summary += ["ssgsea_heatmap", "ssgsea_groups"]
     outputs += _figures("results/figures/summary", summary)
@@ -386,7 +392,14 @@ def get_figure_outputs():
     )
     outputs += expand(
         "results/report/{table}.html",
-        table=["contrasts", "design", "config", "versions", "gsea_summary", "ssgsea_comparison"],
+        table=[
+            "contrasts",
+            "design",
+            "config",
+            "versions",
+            "gsea_summary",
+            "ssgsea_comparison",
+        ],
     )
     return outputs
 
@@ -398,15 +411,19 @@ def get_report_ora_collections():
 
 def get_report_ora_tables(wildcards):
     """ORA tables of one contrast, or none when ORA is off."""
-    return get_contrast_ora_tables(wildcards) if config["gsea"]["ora"]["enabled"] else []
+    return (
+        get_contrast_ora_tables(wildcards) if config["gsea"]["ora"]["enabled"] else []
+    )
 
 
 def get_report_table_inputs(wildcards):
     """Tables the run-wide report pages show (ssGSEA only when it runs)."""
-    inputs = {"contrasts": "results/deseq2/contrasts.tsv", "gsea": "results/gsea/summary.tsv"}
+    inputs = {
+        "contrasts": "results/deseq2/contrasts.tsv",
+        "gsea": "results/gsea/summary.tsv",
+    }
     if config["gsea"]["ssgsea"]["collections"]:
         inputs["ssgsea"] = "results/gsea/ssgsea.group_comparison.tsv"
     return inputs
-
 
 # --- end plots --------------------------------------------------------------------------
