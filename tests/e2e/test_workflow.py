@@ -238,7 +238,8 @@ def _report_results(report: Path) -> dict:
     import json
 
     raw = report.read_text(encoding="utf-8")
-    start = raw.index("var results = ") + len("var results = ")
+    anchor = raw.index('<script id="results">')
+    start = raw.index("var results = ", anchor) + len("var results = ")
     value, _ = json.JSONDecoder().raw_decode(raw[start:])
     return value
 
