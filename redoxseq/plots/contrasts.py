@@ -258,7 +258,8 @@ def plot_volcano(
     note = f"Not tested (padj NA): {', '.join(missing)}" if missing else ""
     absent = [g for g in wanted if g not in set(_symbols(results))]
     if absent:
-        note += ("; " if note else "") + f"not measured: {', '.join(absent[:12])}"
+        shown = ", ".join(absent[:12])
+        note += ("; " if note else "") + f"not in the results (absent or prefiltered): {shown}"
         note += " ..." if len(absent) > 12 else ""
     figure.legend(
         handles=handles,
