@@ -482,7 +482,7 @@ def plot_overview(
         2,
         height_ratios=heights,
         width_ratios=[1, 0.03],
-        hspace=0.55,
+        hspace=0.8 / (sum(heights) / 3),
         wspace=0.05,
         left=0.35,
         right=0.9,
