@@ -321,3 +321,29 @@ def test_upset_set_names_are_readable() -> None:
     assert "empty up" in figure.texts[-1].get_text() or any(
         "empty up" in t.get_text() for t in figure.texts
     )
+
+
+def test_genes_of_interest_are_mapped_to_human_and_sets_checked() -> None:
+    from redoxseq.errors import ConfigError
+    from redoxseq.plots.choices import resolve_plot_choices
+    from tests.conftest import REPO
+
+    library = REPO / "resources" / "genesets"
+    gmts = {c: str(library / "human" / f"{c}.gmt") for c in ("nrf2", "ferroptosis")}
+    plots = {
+        "genes_of_interest": ["Gpx4", "Txn1", "NotAGene", "REDOXSEQ_FERROPTOSIS_SUPPRESSORS"],
+        "genes_of_interest_species": "mouse",
+        "gene_sets_of_interest": ["REDOXSEQ_NRF2_CORE_TARGETS", "WP_FERROPTOSIS"],
+        "highlight_gene_sets": [],
+    }
+    choices = resolve_plot_choices(plots, "human", gmts)
+    assert choices.genes_of_interest[:2] == ["GPX4", "TXN"]  # an ortholog, not a case change
+    assert "NotAGene" not in choices.genes_of_interest
+    assert any("NotAGene" in note for note in choices.notes)
+    assert len(choices.genes_of_interest) > 3, "a gene-set name stands for its genes"
+    assert choices.gene_set_collections == {
+        "REDOXSEQ_NRF2_CORE_TARGETS": "nrf2",
+        "WP_FERROPTOSIS": "ferroptosis",
+    }
+    with pytest.raises(ConfigError, match=r"plots.gene_sets_of_interest.*'NOPE'"):
+        resolve_plot_choices({**plots, "gene_sets_of_interest": ["NOPE"]}, "human", gmts)
