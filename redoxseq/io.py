@@ -103,3 +103,9 @@ def write_json(data: Mapping[str, Any], path: PathLike) -> None:
     with atomic_open(path) as handle:
         json.dump(data, handle, indent=2, sort_keys=True, ensure_ascii=False)
         handle.write("\n")
+
+
+def write_text(path: PathLike, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    with atomic_open(path) as handle:
+        handle.write(text)

@@ -1,6 +1,6 @@
 """Adapter: Excel workbook of the significant genes of every contrast (for bench scientists)."""
 
-from redoxseq.de.fit import run_workbook
+from redoxseq.de.workbook import run_workbook
 from redoxseq.logs import setup_logging
 
 setup_logging(snakemake.log[0])

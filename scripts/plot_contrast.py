@@ -1,38 +1,27 @@
-"""Adapter: volcano and MA plots of one contrast at its own calling thresholds."""
+"""Adapter: volcano, MA, p-value histogram and top-genes heatmap of one contrast."""
 
-import logging
-
-from redoxseq.enrichment.genesets import genes_in_sets
+from redoxseq.config import read_sample_sheet
 from redoxseq.io import read_tsv
 from redoxseq.logs import setup_logging
-from redoxseq.plots.figures import plot_ma, plot_volcano, save_figure
+from redoxseq.plots.contrasts import calling_from_summary, contrast_figures
+from redoxseq.plots.style import figure_paths, save_figures
 
 setup_logging(snakemake.log[0])
-logger = logging.getLogger("plot_contrast")
-
 contrast = snakemake.wildcards.contrast
-results = read_tsv(snakemake.input.results)
+params = snakemake.params
 summary = read_tsv(snakemake.input.summary).iloc[0]
-
-
-def _cutoff(name):
-    value = float(summary[name])
-    return value if value == value else None  # NaN: cutoff not used
-
-
-highlight_sets = snakemake.params.highlight_sets
-highlight = genes_in_sets(snakemake.input.gmts, highlight_sets)
-logger.info("%s: called at %s", contrast, summary["significance"])
-volcano = plot_volcano(
-    results,
+figures = contrast_figures(
+    read_tsv(snakemake.input.results),
+    calling_from_summary(summary, read_tsv(snakemake.input.contrasts), contrast),
+    read_tsv(snakemake.input.vst),
+    read_sample_sheet(snakemake.input.samples),
     contrast=contrast,
-    significance=str(summary["significance"]),
-    padj_cutoff=_cutoff("padj_cutoff"),
-    pvalue_cutoff=_cutoff("pvalue_cutoff"),
-    lfc_cutoff=float(summary["log2fc_cutoff"]),
-    label_top=snakemake.params.label_top,
-    highlight=highlight,
-    highlight_label=", ".join(highlight_sets),
+    genes_of_interest=params.genes_of_interest,
+    label_top=params.label_top,
+    highlight=params.highlight,
+    highlight_label=params.highlight_label,
+    group_by=params.group_by,
+    heatmap_top=params.heatmap_top,
 )
-save_figure(volcano, snakemake.output.volcano, dpi=snakemake.params.dpi)
-save_figure(plot_ma(results, contrast=contrast), snakemake.output.ma, dpi=snakemake.params.dpi)
+for name, figure in figures.items():
+    save_figures(figure, figure_paths(snakemake.output, name), dpi=params.dpi)

@@ -16,9 +16,7 @@ import contextlib
 import json
 import logging
 import math
-import re
 import warnings
-import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,8 +57,6 @@ __all__ = [
     "lrt_results",
     "prefilter",
     "resolve_job_contrast",
-    "run_workbook",
-    "significant_workbook",
 ]
 
 _LN2 = math.log(2.0)
@@ -1226,73 +1222,6 @@ def _shrink(
 
 
 # ------------------------------------------------------------------------------------------
-# workbook
-# ------------------------------------------------------------------------------------------
-
-
-def _sheet_names(names: list[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    used = {"contrasts"}
-    for name in names:
-        sheet = name[:31]
-        i = 2
-        while sheet in used:
-            suffix = f"_{i}"
-            sheet = name[: 31 - len(suffix)] + suffix
-            i += 1
-        used.add(sheet)
-        out[name] = sheet
-    return out
-
-
-def significant_workbook(
-    results: Mapping[str, pd.DataFrame], summaries: pd.DataFrame, path: PathLike
-) -> None:
-    """Excel workbook of the significant genes of every contrast.
-
-    A ``contrasts`` overview sheet, then one sheet of significant genes (up then down, by
-    padj) per contrast. Sheet names are contrast names cut to 31
-    characters (the overview gives the full name). Written atomically, byte-reproducibly.
-    """
-    sheets = _sheet_names(list(results))
-    overview = summaries.copy()
-    overview.insert(0, "sheet", [sheets.get(str(name), "") for name in overview.index])
-    with atomic_path(path) as tmp:
-        with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
-            overview.to_excel(writer, sheet_name="contrasts")
-            for name, table in results.items():
-                sig = table.loc[table["significant"] != ""]
-                sig = sig.sort_values(
-                    ["significant", "padj"], ascending=[False, True], kind="mergesort"
-                )
-                columns = [c for c in sig.columns if c not in {"padj_na_reason"}]
-                sig.loc[:, columns].to_excel(writer, sheet_name=sheets[name])
-            book = writer.book
-            stamp = pd.Timestamp("2000-01-01").to_pydatetime()
-            book.properties.created = stamp
-            book.properties.modified = stamp
-        _normalize_zip(tmp)
-
-
-def _normalize_zip(path: Path) -> None:
-    """Rewrite a zip file with fixed member timestamps (same content, same bytes)."""
-    with zipfile.ZipFile(path) as source:
-        members = [(info.filename, source.read(info.filename)) for info in source.infolist()]
-    stamp = b"2000-01-01T00:00:00Z"
-    members = [
-        (name, re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>" + stamp, data))
-        if name == "docProps/core.xml"
-        else (name, data)
-        for name, data in members
-    ]
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as target:
-        for name, data in members:
-            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            target.writestr(info, data)
-
-
-# ------------------------------------------------------------------------------------------
 # entry points for the workflow adapters (objects in, objects out)
 # ------------------------------------------------------------------------------------------
 
@@ -1370,29 +1299,3 @@ def evaluate_contrast(
         model, _ = fit_model(counts, used, contrast.design, settings, threads=threads)
     engine = get_engine(settings["inference"], threads)
     return contrast_results(model, contrast, engine=engine, annotation=annotation)
-
-
-def run_workbook(
-    *, results_paths: Mapping[str, PathLike], summary_paths: Mapping[str, PathLike], path: PathLike
-) -> None:
-    """Collect per-contrast results and summaries into the Excel workbook at ``path``."""
-    results = {
-        name: pd.read_csv(
-            p,
-            sep="\t",
-            index_col=0,
-            keep_default_na=False,
-            na_values=[""],
-            float_precision="round_trip",
-        )
-        for name, p in results_paths.items()
-    }
-    for table in results.values():
-        table["significant"] = table["significant"].fillna("")
-    summaries = pd.concat(
-        [
-            pd.read_csv(p, sep="\t", index_col=0, float_precision="round_trip")
-            for p in summary_paths.values()
-        ]
-    )
-    significant_workbook(results, summaries, path)

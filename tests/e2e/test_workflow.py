@@ -60,14 +60,68 @@ def _results(work: Path, contrast: str) -> pd.DataFrame:
     )
 
 
+# The figure layout of issue 10 / config/README.md: folder -> file stems.
+QC_FIGURES = [
+    "library_sizes",
+    "read_assignment",
+    "strandedness",
+    "sample_distances",
+    "pca",
+    "pca_scree",
+    "dispersion",
+]
+CONTRAST_FIGURES = [
+    "volcano",
+    "ma",
+    "pvalue_histogram",
+    "top_genes_heatmap",
+    "gsea_running_sum.REDOXSEQ_NRF2_CORE_TARGETS",
+    "gsea_running_sum.WP_FERROPTOSIS",
+    "ora",
+]
+SUMMARY_FIGURES = [
+    "de_gene_counts",
+    "de_genes_upset",
+    "gsea_nes",
+    "genes_of_interest",
+    "ssgsea_heatmap",
+    "ssgsea_groups",
+    "overview",
+]
+GENES_OF_INTEREST = [
+    "Gpx4", "Txn1", "Txnrd1", "Hmox1", "Fth1", "Taldo1", "Phgdh", "Mafg", "Slc7a11", "Nqo1",
+    "Gclm",
+]  # fmt: skip
+
+
+def figure_stems() -> list[str]:
+    """Every figure of the layout, as a path without extension below results/figures/."""
+    stems = [f"qc/{stem}" for stem in QC_FIGURES]
+    stems += [f"contrasts/{c}/{stem}" for c in CONTRASTS for stem in CONTRAST_FIGURES]
+    return stems + [f"summary/{stem}" for stem in SUMMARY_FIGURES]
+
+
 def test_report_and_every_final_output_exist(finished_run: Path) -> None:
     report = finished_run / "results" / "report.html"
-    assert report.exists() and report.stat().st_size > 100_000
-    for contrast in CONTRASTS:
-        for plot in ("volcano", "ma"):
-            assert (finished_run / "results" / "figures" / f"{contrast}.{plot}.svg").exists()
-    assert (finished_run / "results" / "figures" / "pca.svg").exists()
+    assert 100_000 < report.stat().st_size < 25_000_000, report.stat().st_size
+    figures = finished_run / "results" / "figures"
+    for stem in figure_stems():
+        for ext in ("svg", "pdf", "png"):
+            path = figures / f"{stem}.{ext}"
+            assert path.stat().st_size > 1000, path
     assert not list((finished_run / "results").rglob("*.tmp")), "half-written files left behind"
+
+
+def test_volcano_of_resistant_vs_sensitive_names_every_gene_of_interest(finished_run) -> None:
+    import re
+
+    svg = (finished_run / "results/figures/contrasts/resistant_vs_sensitive/volcano.svg").read_text(
+        encoding="utf-8"
+    )
+    texts = set(re.findall(r">([^<>]+)</text>", svg))
+    assert set(GENES_OF_INTEREST) <= texts, set(GENES_OF_INTEREST) - texts
+    assert {"log2 fold change", "-log10 adjusted p-value"} <= texts
+    assert any(t.startswith("genes of interest") for t in texts), "legend entry"
 
 
 def test_rerun_after_a_finished_run_does_nothing(finished_run: Path) -> None:
@@ -137,9 +191,7 @@ def test_nrf2_leading_edge_holds_the_simulated_targets(finished_run, truth) -> N
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (.ci/run installs it)")
-def test_report_renders_in_headless_chromium(finished_run: Path, tmp_path: Path) -> None:
-    """The report is a JavaScript application: render it for real and read the resulting page."""
+def _chromium(url: str, profile: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     command = [
         str(CHROMIUM),
         "--headless",
@@ -150,25 +202,110 @@ def test_report_renders_in_headless_chromium(finished_run: Path, tmp_path: Path)
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
+        "--enable-logging=stderr",
+        f"--user-data-dir={profile}",
         "--virtual-time-budget=15000",
+        *extra,
         "--dump-dom",
-        (finished_run / "results" / "report.html").as_uri(),
+        url,
     ]
-    result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=120)
+    return subprocess.run(command, capture_output=True, text=True, check=False, timeout=180)
+
+
+def _report_results(report: Path) -> dict:
+    """The report's embedded result records (path -> name, caption, data URI, ...)."""
+    import json
+
+    raw = report.read_text(encoding="utf-8")
+    anchor = raw.index('<script id="results">')
+    start = raw.index("var results = ", anchor) + len("var results = ")
+    value, _ = json.JSONDecoder().raw_decode(raw[start:])
+    return value
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (.ci/run installs it)")
+def test_report_renders_in_headless_chromium(finished_run: Path, tmp_path: Path) -> None:
+    """The report is a JavaScript application: render it for real and read the resulting page."""
+    report = finished_run / "results" / "report.html"
+    result = _chromium(report.as_uri(), tmp_path / "profile")
     assert result.returncode == 0, result.stderr[-3000:]
     page = result.stdout
+    # No script error while the page built itself (console errors are logged to stderr).
+    errors = [line for line in result.stderr.splitlines() if "Uncaught" in line]
+    assert not errors, errors[:5]
     # React renders each category as a menu entry; the raw file holds them only as JSON data.
-    raw = (finished_run / "results" / "report.html").read_text(encoding="utf-8")
+    raw = report.read_text(encoding="utf-8")
     for category in (
-        "1. Read counting",
+        "0. Overview",
+        "1. Quality control",
         "2. Samples",
         "3. Differential expression",
         "4. Gene-set enrichment",
+        "5. Cell-death and NRF2 scores",
+        "6. Run",
     ):
         entry = f"<span>{category}</span>"
         assert entry not in raw
         assert entry in page, f"{category!r} not rendered; stderr: {result.stderr[-800:]}"
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (.ci/run installs it)")
+def test_report_holds_every_figure_and_every_image_loads(finished_run, tmp_path) -> None:
+    import base64
+
+    results = _report_results(finished_run / "results" / "report.html")
+    images = {}
+    for stem in figure_stems():
+        key = f"results/figures/{stem}.png"
+        assert key in results, f"{key} is not in the report"
+        assert results[key]["caption"].strip(), f"{key} has no caption"
+        images[stem] = results[key]["data_uri"]
+    # Load every embedded image in Chromium and record its decoded size.
+    script = (
+        "var uris = " + __import__("json").dumps(list(images.values())) + ";"
+        "var done = 0, out = [];"
+        "uris.forEach(function(u, i){ var im = new Image();"
+        " im.onload = function(){ out[i] = im.naturalWidth + 'x' + im.naturalHeight; finish(); };"
+        " im.onerror = function(){ out[i] = 'error'; finish(); }; im.src = u; });"
+        "function finish(){ if (++done === uris.length) {"
+        " var p = document.createElement('pre'); p.id = 'sizes';"
+        " p.textContent = out.join('\\n'); document.body.appendChild(p); } }"
+    )
+    page = tmp_path / "images.html"
+    page.write_text(f"<html><body><script>{script}</script></body></html>", encoding="utf-8")
+    result = _chromium(page.as_uri(), tmp_path / "profile")
+    sizes = result.stdout.split('<pre id="sizes">')[1].split("</pre>")[0].split("\n")
+    assert len(sizes) == len(images)
+    for stem, size in zip(images, sizes, strict=True):
+        assert size != "error", f"{stem}: the image does not load"
+        width, height = map(int, size.split("x"))
+        # 300 dpi PNGs: at least an inch and a half wide, so shown at a readable size
+        assert width >= 450 and height >= 200, (stem, size)
+    # Key tables are pages with a rendered table and the full TSV attached.
+    tables = [key for key in results if key.startswith("results/report/")]
+    expected = {f"results/report/{c}.{t}.html" for c in CONTRASTS for t in ("results", "ora")}
+    expected |= {
+        f"results/report/{name}.html"
+        for name in ("contrasts", "design", "config", "versions", "gsea_summary",
+                     "ssgsea_comparison")
+    }  # fmt: skip
+    assert expected <= set(tables), expected - set(tables)
+    for key in sorted(expected):
+        uri = results[key]["data_uri"]
+        html_file = tmp_path / Path(key).name
+        html_file.write_bytes(base64.b64decode(uri.split("base64,", 1)[1]))
+        if key.endswith(("design.html", "config.html")):
+            assert "<pre>" in html_file.read_text(encoding="utf-8"), key
+            continue
+        rendered = _chromium(html_file.as_uri(), tmp_path / "profile2")
+        errors = [line for line in rendered.stderr.splitlines() if "Uncaught" in line]
+        assert not errors, (key, errors[:3])
+        body = rendered.stdout
+        assert "<tbody><tr>" in body and body.count("<tr>") >= 2, key
+        if not key.endswith("versions.html"):
+            assert 'download="' in body, f"{key}: the full TSV is not attached"
+    volcano = results["results/figures/contrasts/resistant_vs_sensitive/volcano.png"]
+    assert "gene of interest" in volcano["caption"] or "genes of interest" in volcano["caption"]
 
 
 @pytest.mark.parametrize(

@@ -32,7 +32,7 @@ def test_shipped_config_is_valid_and_defaults_are_filled(config_schema, shipped_
     filled = validate_config(minimal, config_schema)
     assert filled["samples"] == "config/samples.tsv"
     assert filled["counting"]["strandedness"] == "auto"
-    assert filled["plots"]["format"] == "svg"
+    assert filled["plots"]["dpi"] == 300
     assert minimal == {"annotation": {"gtf": "genes.gtf"}}, "the input config must not change"
     validate_config(shipped_config, config_schema)
 

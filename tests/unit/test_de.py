@@ -28,8 +28,8 @@ from redoxseq.de.fit import (
     get_engine,
     load_model,
     resolve_job_contrast,
-    significant_workbook,
 )
+from redoxseq.de.workbook import significant_workbook
 from redoxseq.io import write_tsv
 from tests.conftest import REPO
 
@@ -194,16 +194,46 @@ def test_files_are_reproducible_and_own_fit_contrasts_run(tmp_path: Path) -> Non
 
 
 def test_workbook_has_one_sheet_per_contrast_and_same_bytes(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
     names = ["sorafenib_response_resistant_vs_sensitive", "study1"]
     results = {n: _result(n)["results"] for n in names}
     summaries = pd.concat([_result(n)["summary"] for n in names])
     for target in ("a.xlsx", "b.xlsx"):
         significant_workbook(results, summaries, tmp_path / target)
     assert (tmp_path / "a.xlsx").read_bytes() == (tmp_path / "b.xlsx").read_bytes()
-    sheets = pd.read_excel(tmp_path / "a.xlsx", sheet_name=None, index_col=0)
-    assert list(sheets) == ["contrasts", "sorafenib_response_resistant_vs", "study1"]
-    assert len(sheets["study1"]) == len(_result("study1")["up"]) + len(_result("study1")["down"])
+    sheets = pd.read_excel(tmp_path / "a.xlsx", sheet_name=None)
+    long_sheet = list(sheets)[2]
+    assert list(sheets)[:2] == ["index", "legend"] and list(sheets)[3] == "study1"
+    assert len(long_sheet) <= 31 and long_sheet.startswith("sorafenib_response_resista~")
+    index = sheets["index"].dropna(subset=["sheet"])
+    assert dict(zip(index["contrast"], index["sheet"], strict=True)) == {
+        names[0]: long_sheet,
+        "study1": "study1",
+    }
+    study = sheets["study1"]
+    assert len(study) == len(_result("study1")["up"]) + len(_result("study1")["down"])
+    assert list(study.columns[:3]) == ["gene symbol", "gene ID", "direction"]
+    assert set(study.columns) <= set(sheets["legend"]["column"])
+    sheet = load_workbook(tmp_path / "a.xlsx")["study1"]
+    assert sheet.freeze_panes == "B2" and sheet.auto_filter.ref
+    header = [c.value for c in sheet[1]]
+    padj = sheet.cell(row=2, column=header.index("adjusted p-value") + 1)
+    assert padj.number_format == "0.00E+00"
+    assert sheet.column_dimensions["A"].width >= 9
     assert zipfile.is_zipfile(tmp_path / "a.xlsx")
+
+
+def test_sheet_names_are_unique_and_fit_excel() -> None:
+    from redoxseq.de.workbook import sheet_names
+
+    names = [f"sorafenib_vs_vehicle_in_sensitive_clone_{k}" for k in range(50)]
+    names += ["a/b", "index", "x" * 31]
+    sheets = sheet_names(names)
+    assert len({s.lower() for s in sheets.values()}) == len(names)
+    assert all(len(s) <= 31 and not set(s) & set("[]:*?/\\") for s in sheets.values())
+    assert sheets["x" * 31] == "x" * 31 and sheets["a/b"] == "a_b"
+    assert sheets["index"] != "index"
 
 
 @pytest.mark.parametrize("engine", ["batched", "default"])

@@ -1,24 +1,34 @@
-"""Figures: PCA numerics against scikit-learn, deterministic files, thresholds drawn right."""
+"""Figures: PCA numbers, what each figure draws and labels, and saving."""
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from sklearn.decomposition import PCA
 
 from redoxseq.errors import InputError
-from redoxseq.plots.figures import (
-    _significance_classes,
-    compute_pca,
-    plot_assignment_summary,
-    plot_gsea_summary,
-    plot_heatmap,
+from redoxseq.plots.contrasts import (
+    Calling,
     plot_ma,
-    plot_pca,
-    plot_upset,
+    plot_pvalue_histogram,
+    plot_top_genes_heatmap,
     plot_volcano,
-    save_figure,
+    significance_classes,
+    top_called_genes,
+)
+from redoxseq.plots.enrichment import plot_gsea_nes, plot_ora, plot_running_sum, running_sum
+from redoxseq.plots.labels import overlapping_pairs
+from redoxseq.plots.qc import compute_pca, plot_pca, plot_read_assignment
+from redoxseq.plots.style import save_figure
+from redoxseq.plots.summary import (
+    genes_of_interest_matrix,
+    plot_de_gene_counts,
+    plot_ssgsea_groups,
+    plot_upset,
     upset_intersections,
 )
 
@@ -100,63 +110,187 @@ def _results() -> pd.DataFrame:
 
 
 def test_colours_follow_the_contrast_calls_not_a_recomputed_rule() -> None:
-    classes = _significance_classes(_results())
+    classes = significance_classes(_results())
     assert classes.to_dict() == {"g1": "up", "g2": "ns", "g3": "ns", "g4": "down", "g5": "ns"}
+    lrt = significance_classes(_results(), directional=False)
+    assert lrt.to_dict() == {"g1": "called", "g2": "ns", "g3": "ns", "g4": "called", "g5": "ns"}
+
+
+PADJ = Calling("padj < 0.03 and absolute log2FC > 1.58", 0.03, None, float(np.log2(3)))
 
 
 def test_volcano_and_ma_plots_draw_every_tested_gene(tmp_path) -> None:
-    volcano = plot_volcano(
-        _results(),
-        contrast="c",
-        significance="padj < 0.03 and |log2FC| > 1.58",
-        padj_cutoff=0.03,
-        pvalue_cutoff=None,
-        lfc_cutoff=float(np.log2(3)),
-        highlight={"Hmox1"},
-    )
-    drawn = sum(len(collection.get_offsets()) for collection in volcano.axes[0].collections)
+    volcano = plot_volcano(_results(), contrast="c", calling=PADJ, highlight={"Hmox1"})
+    axes = volcano.axes[0]
+    drawn = sum(len(c.get_offsets()) for c in axes.collections)
     assert drawn == 4 + 1  # four tested genes, plus the highlighted ring around Hmox1
-    assert volcano.axes[0].get_ylabel() == "-log10 adjusted p-value"
-    on_p = plot_volcano(
-        _results(),
-        contrast="c",
-        significance="p < 0.05 and |log2FC| > 1",
-        padj_cutoff=None,
-        pvalue_cutoff=0.05,
-        lfc_cutoff=1.0,
-    )
+    assert axes.get_ylabel() == "-log10 adjusted p-value"
+    assert axes.get_xlabel() == "log2 fold change"
+    # cutoff lines: padj and both fold-change cutoffs
+    dashed = [line for line in axes.get_lines() if line.get_linestyle() == "--"]
+    assert len(dashed) == 3
+    on_p = plot_volcano(_results(), contrast="c", calling=Calling("p < 0.05", None, 0.05, 0.0))
     assert on_p.axes[0].get_ylabel() == "-log10 p-value"
-    ma = plot_ma(_results(), contrast="c")
-    assert len(ma.axes) == 2, "a shrunken panel is drawn when shrunk fold changes exist"
+    assert len([ln for ln in on_p.axes[0].get_lines() if ln.get_linestyle() == "--"]) == 1
+    ma = plot_ma(_results(), contrast="c", calling=PADJ)
+    assert "shrunken" in ma.axes[0].get_ylabel()
     save_figure(volcano, tmp_path / "v.svg")
     assert "Hmox1" in (tmp_path / "v.svg").read_text(encoding="utf-8")
+
+
+def _many_genes(n: int = 3000, seed: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    lfc = rng.normal(0, 1.2, n)
+    p = np.clip(10 ** (-np.abs(lfc) * rng.uniform(1, 8, n)), 1e-300, 1)
+    names = [f"Gene{i}" for i in range(n)]
+    for k, symbol in enumerate(["Gpx4", "Txn1", "Txnrd1", "Hmox1", "Fth1", "Taldo1", "Phgdh"]):
+        names[k] = symbol
+        lfc[k], p[k] = 2.0 + 0.05 * k, 1e-20 * (k + 1)  # crowded together on purpose
+    names[7], lfc[7], p[7] = "Mafg", 0.1, 0.6  # a gene of interest that is not called
+    padj = np.minimum(p * n / (np.argsort(np.argsort(p)) + 1), 1)
+    calls = np.where(padj < 0.1, np.where(lfc > 0, "up", "down"), "")
+    return pd.DataFrame(
+        {"gene_name": names, "baseMean": rng.uniform(5, 5000, n), "log2FoldChange": lfc,
+         "pvalue": p, "padj": padj, "significant": calls},
+        index=[f"ENSG{i:05d}" for i in range(n)],
+    )  # fmt: skip
+
+
+def _label_texts(figure) -> list:
+    axes = figure.axes[0]
+    return [t for t in axes.texts if t.get_text()]
+
+
+def test_volcano_names_every_gene_of_interest_without_overlap(tmp_path) -> None:
+    goi = ["Gpx4", "Txn1", "Txnrd1", "Hmox1", "Fth1", "Taldo1", "Phgdh", "Mafg", "Absent1"]
+    figure = plot_volcano(
+        _many_genes(), contrast="c", calling=Calling("padj < 0.1", 0.1, None, 0.0),
+        genes_of_interest=goi, label_top=15,
+    )  # fmt: skip
+    labels = _label_texts(figure)
+    shown = {t.get_text() for t in labels}
+    assert set(goi[:-1]) <= shown, set(goi[:-1]) - shown
+    assert len(shown - set(goi)) >= 1, "top genes are labelled too"
+    bold = {t.get_text() for t in labels if t.get_fontweight() == "bold"}
+    assert "Gpx4" in bold and "Mafg" not in bold, "called genes of interest are emphasised"
+    assert overlapping_pairs(labels, pad=0.0) == []
+    # the legend sits outside the data axes
+    FigureCanvasAgg(figure)
+    renderer = figure.canvas.get_renderer()
+    legend = figure.legends[0].get_window_extent(renderer)
+    assert not legend.overlaps(figure.axes[0].get_window_extent(renderer))
+    # the absent gene is named under the plot; the SVG carries every label as text
+    assert any("Absent1" in t.get_text() for t in figure.texts)
+    save_figure(figure, tmp_path / "v.svg")
+    svg = tmp_path.joinpath("v.svg").read_text(encoding="utf-8")
+    texts = set(re.findall(r">([^<>]+)</text>", svg))
+    assert set(goi[:-1]) <= texts
+
+
+def test_lrt_volcano_makes_no_direction_claim() -> None:
+    calling = Calling("padj < 0.1", 0.1, None, 0.0, test="LRT")
+    figure = plot_volcano(_many_genes(400), contrast="c", calling=calling)
+    legend = [t.get_text() for t in figure.legends[0].get_texts()]
+    assert not any(t.startswith(("up", "down")) for t in legend)
+    assert "no direction" in figure.axes[0].get_xlabel()
+
+
+def test_pvalue_histogram_separates_filtered_genes() -> None:
+    figure = plot_pvalue_histogram(_results(), contrast="c")
+    labels = [t.get_text() for t in figure.axes[0].get_legend().get_texts()]
+    assert labels == ["tested (4)", "filtered, low mean (1)"]
+    assert figure.axes[0].get_xlabel() == "p-value (Wald test)"
+
+
+def test_top_genes_heatmap_shows_the_called_genes_clustered(expression, sheet) -> None:
+    results = pd.DataFrame(
+        {"gene_name": [f"S{i}" for i in range(300)], "log2FoldChange": 1.0,
+         "padj": np.linspace(1e-6, 0.5, 300),
+         "significant": ["up"] * 30 + [""] * 270},
+        index=expression.index,
+    )  # fmt: skip
+    genes, called = top_called_genes(results, n=50)
+    assert called and genes == list(expression.index[:30])
+    figure = plot_top_genes_heatmap(expression, sheet, results, contrast="c", group_by=["group"])
+    heat = max(figure.axes, key=lambda a: len(a.get_yticklabels()))
+    assert {t.get_text() for t in heat.get_yticklabels()} == {f"S{i}" for i in range(30)}
+    columns = [t.get_text() for t in heat.get_xticklabels()]
+    # clustering keeps the two simulated groups apart
+    groups = [sheet.at[c, "group"] for c in columns]
+    assert groups in (["a"] * 4 + ["b"] * 4, ["b"] * 4 + ["a"] * 4)
+    assert "group" in [t.get_text() for t in figure.legends[0].get_texts()]
+
+
+def test_running_sum_peaks_where_the_set_sits() -> None:
+    ranking = pd.Series(np.linspace(3, -3, 100), index=[f"G{i}" for i in range(100)])
+    top = [f"G{i}" for i in range(10)]
+    scores = running_sum(ranking, top)
+    assert scores.argmax() == 9 and scores[9] == pytest.approx(1.0)
+    assert scores[-1] == pytest.approx(0.0, abs=1e-12)
+    figure = plot_running_sum(ranking, top, gene_set="S", contrast="c", nes=2.0, fdr=0.01)
+    assert "NES 2.00" in figure.axes[0].get_title(loc="left")
+    with pytest.raises(InputError, match="0 of 100"):
+        running_sum(ranking, ["nope"])
 
 
 def test_summary_plots_accept_their_tables() -> None:
     summary = pd.DataFrame(
         {"a": [90, 5, 5], "b": [80, 10, 10]}, index=["Assigned", "Unassigned_NoFeatures", "x"]
     )
-    assert plot_assignment_summary(summary).axes
+    assert plot_read_assignment(summary).axes
     gsea = pd.DataFrame(
-        {
-            "contrast": ["c1", "c2"],
-            "gene_set": ["NRF2", "NRF2"],
-            "nes": [2.1, -0.3],
-            "fdr": [0.001, 0.8],
-        }
-    )
-    assert plot_gsea_summary(gsea).axes
+        {"contrast": ["c1", "c2"], "gene_set": ["NRF2", "NRF2"], "nes": [2.1, -0.3],
+         "fdr": [0.001, 0.8]}
+    )  # fmt: skip
+    figure = plot_gsea_nes(gsea)
+    assert figure.legends and any(a.get_ylabel() == "NES" for a in figure.axes)
     twice = pd.DataFrame(
-        {
-            "contrast": ["c1", "c1"],
-            "collection": ["nrf2", "hallmark"],
-            "gene_set": ["HALLMARK_ROS", "HALLMARK_ROS"],
-            "nes": [1.9, 1.9],
-            "fdr": [0.001, 0.01],
-        }
-    )
-    labels = [t.get_text() for t in plot_gsea_summary(twice).axes[0].get_yticklabels()]
+        {"contrast": ["c1", "c1"], "collection": ["nrf2", "hallmark"],
+         "gene_set": ["HALLMARK_ROS", "HALLMARK_ROS"], "nes": [1.9, 1.9], "fdr": [0.001, 0.01]}
+    )  # fmt: skip
+    labels = [t.get_text() for t in plot_gsea_nes(twice).axes[0].get_yticklabels()]
     assert labels == ["HALLMARK_ROS [nrf2]", "HALLMARK_ROS [hallmark]"]
+    counts = plot_de_gene_counts(
+        pd.DataFrame({"n_up": [5, 0], "n_down": [3, 7]}, index=["c1", "c2"])
+    )
+    texts = {t.get_text() for t in counts.axes[0].texts}
+    assert {"5", "3", "0", "7"} <= texts
+    ora = pd.DataFrame(
+        {"direction": ["up", "down"], "gene_set": ["A", "B"], "overlap": [3, 2],
+         "n_list": [10, 8], "pvalue": [0.001, 0.2], "fdr": [0.01, 0.4]}
+    )  # fmt: skip
+    panels = [a for a in plot_ora(ora, contrast="c").axes if a.get_title(loc="left")]
+    assert [a.get_title(loc="left") for a in panels] == ["up genes (n = 10)", "down genes (n = 8)"]
+
+
+def test_genes_of_interest_matrix_takes_the_best_row_per_symbol() -> None:
+    table = _results()
+    lfc, calls = genes_of_interest_matrix({"c": table}, ["Gpx4", "Hmox1", "Nope"])
+    assert list(lfc.index) == ["Gpx4", "Hmox1"]
+    assert lfc.loc["Hmox1", "c"] == 2.5 and calls.loc["Hmox1", "c"] == "up"
+
+
+@pytest.mark.parametrize("layout", ["pairs", "contrasts"])
+def test_ssgsea_groups_reads_both_comparison_layouts(layout) -> None:
+    scores = pd.DataFrame(
+        {"gene_set": "NRF2", "sample": [f"s{i}" for i in range(6)],
+         "es": [1.0, 1.1, 0.9, 3.0, 3.2, 2.9]}
+    )  # fmt: skip
+    groups = {f"s{i}": ("a" if i < 3 else "b") for i in range(6)}
+    if layout == "pairs":
+        comparison = pd.DataFrame({"gene_set": ["NRF2"], "group_a": ["a"], "group_b": ["b"],
+                                   "pvalue": [0.001], "fdr": [0.002]})  # fmt: skip
+        expected = "a vs b: p = 0.001, FDR = 0.002"
+    else:
+        comparison = pd.DataFrame(
+            {"contrast": ["b_vs_a"], "collection": ["nrf2"], "gene_set": ["NRF2"],
+             "numerator": ["b"], "denominator": ["a"], "difference": [2.0],
+             "statistic": [9.0], "pvalue": [0.001], "fdr": [0.002]}
+        )  # fmt: skip
+        expected = "b_vs_a: p = 0.001, FDR = 0.002"
+    figure = plot_ssgsea_groups(scores, comparison, groups, gene_sets=["NRF2", "ABSENT"])
+    assert expected in "\n".join(t.get_text() for t in figure.texts)
+    assert figure.axes[0].get_ylabel() == "ssGSEA score"
 
 
 def test_upset_intersections_are_exclusive_and_complete() -> None:
@@ -168,28 +302,48 @@ def test_upset_intersections_are_exclusive_and_complete() -> None:
     assert as_dict == {("a_up",): 1, ("a_up", "b_up"): 2, ("b_up",): 1, ("c_down",): 1}
     assert table["size"].sum() == len(set().union(*sets.values()))
     assert list(table["size"]) == sorted(table["size"], reverse=True)
-    assert plot_upset(sets, title="t").axes
 
 
-def test_heatmap_orders_samples_by_group_and_skips_absent_genes(expression, sheet) -> None:
-    figure = plot_heatmap(
-        expression,
-        sheet,
-        genes=["g000", "g001", "missing"],
-        gene_names=pd.Series({"g000": "Hmox1"}),
-        group_by=["batch"],
-        title="t",
+def test_upset_set_names_are_readable() -> None:
+    sets = {"long_contrast_name_number_one up": {"g1", "g2"},
+            "long_contrast_name_number_one down": {"g3"},
+            "other down": {"g2", "g4"}, "empty up": set()}  # fmt: skip
+    figure = plot_upset(sets, title="t")
+    FigureCanvasAgg(figure)
+    renderer = figure.canvas.get_renderer()
+    names = [t for a in figure.axes for t in a.get_yticklabels() if t.get_text() in sets]
+    assert {t.get_text() for t in names} == set(list(sets)[:3])
+    boxes = [t.get_window_extent(renderer) for t in names]
+    for axes in figure.axes:
+        if axes.get_xlabel() == "list size":
+            bars = axes.get_window_extent(renderer)
+            assert all(not bars.overlaps(box) for box in boxes)
+    assert "empty up" in figure.texts[-1].get_text() or any(
+        "empty up" in t.get_text() for t in figure.texts
     )
-    axes = figure.axes[0]
-    assert [label.get_text() for label in axes.get_yticklabels()] == ["Hmox1", "g001"]
-    columns = [label.get_text() for label in axes.get_xticklabels()]
-    assert columns == ["s0", "s2", "s4", "s6", "s1", "s3", "s5", "s7"]
-    with pytest.raises(InputError, match="none of the 1 genes"):
-        plot_heatmap(
-            expression,
-            sheet,
-            genes=["nope"],
-            gene_names=pd.Series(dtype=str),
-            group_by=[],
-            title="t",
-        )
+
+
+def test_genes_of_interest_are_mapped_to_human_and_sets_checked() -> None:
+    from redoxseq.errors import ConfigError
+    from redoxseq.plots.choices import resolve_plot_choices
+    from tests.conftest import REPO
+
+    library = REPO / "resources" / "genesets"
+    gmts = {c: str(library / "human" / f"{c}.gmt") for c in ("nrf2", "ferroptosis")}
+    plots = {
+        "genes_of_interest": ["Gpx4", "Txn1", "NotAGene", "REDOXSEQ_FERROPTOSIS_SUPPRESSORS"],
+        "genes_of_interest_species": "mouse",
+        "gene_sets_of_interest": ["REDOXSEQ_NRF2_CORE_TARGETS", "WP_FERROPTOSIS"],
+        "highlight_gene_sets": [],
+    }
+    choices = resolve_plot_choices(plots, "human", gmts)
+    assert choices.genes_of_interest[:2] == ["GPX4", "TXN"]  # an ortholog, not a case change
+    assert "NotAGene" not in choices.genes_of_interest
+    assert any("NotAGene" in note for note in choices.notes)
+    assert len(choices.genes_of_interest) > 3, "a gene-set name stands for its genes"
+    assert choices.gene_set_collections == {
+        "REDOXSEQ_NRF2_CORE_TARGETS": "nrf2",
+        "WP_FERROPTOSIS": "ferroptosis",
+    }
+    with pytest.raises(ConfigError, match=r"plots.gene_sets_of_interest.*'NOPE'"):
+        resolve_plot_choices({**plots, "gene_sets_of_interest": ["NOPE"]}, "human", gmts)

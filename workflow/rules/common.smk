@@ -88,55 +88,20 @@ def _design_factors():
     return [name for name in dict.fromkeys(names) if name in samples.columns]
 
 
-def get_pca_color_by():
-    """Sample-sheet column colouring the PCA: plots.pca_color_by or the first design factor."""
-    factors = _design_factors() or ["sample"]
-    return config["plots"]["pca_color_by"] or factors[0]
-
-
-def get_pca_shape_by():
-    """Sample-sheet column shaping PCA markers: plots.pca_shape_by or the second design factor."""
-    factors = _design_factors()
-    return config["plots"]["pca_shape_by"] or (factors[1] if len(factors) > 1 else "")
-
-
-def get_heatmap_group_by():
-    """Sample-sheet columns ordering the heatmap columns: the design factors."""
-    return _design_factors()
-
-
-def get_highlight_gmts(wildcards):
-    """GMT files of every GSEA collection, when volcano plots highlight gene sets."""
-    if not config["plots"]["highlight_gene_sets"]:
-        return []
-    return [get_gmt_path(collection) for collection in get_gsea_collections()]
-
-
 def get_final_outputs():
     """Every file the default target builds."""
-    figure_format = config["plots"]["format"]
     outputs = []
     if not config["counting"]["count_matrix"]:
         outputs += [
             "results/counts/all.counts.tsv",
             "results/counts/all.summary.tsv",
             "results/counts/all.strandedness.tsv",
-            f"results/figures/read_assignment.{figure_format}",
         ]
     outputs += get_deseq2_outputs()
     outputs += get_gsea_outputs()
-    outputs += [
-        f"results/figures/pca.{figure_format}",
-        f"results/figures/gsea_summary.{figure_format}",
-        f"results/figures/de_genes_upset.{figure_format}",
-        f"results/figures/top_genes_heatmap.{figure_format}",
-    ]
-    outputs += expand(
-        "results/figures/{contrast}.{plot}.{ext}",
-        contrast=CONTRASTS,
-        plot=["volcano", "ma"],
-        ext=figure_format,
-    )
+    # --- figures (plots section below) ---
+    outputs += get_figure_outputs()
+    # --- end figures ---
     return outputs
 
 
@@ -262,24 +227,6 @@ def _check_gsea_collections():
 _check_gsea_collections()
 
 
-def _check_highlight_gene_sets():
-    """Every gene set named in plots.highlight_gene_sets exists in a GSEA collection."""
-    from redoxseq.enrichment.genesets import read_gmt
-
-    wanted = config["plots"]["highlight_gene_sets"]
-    if not wanted:
-        return
-    known = set()
-    for collection in get_gsea_collections():
-        known.update(read_gmt(get_gmt_path(collection)))
-    missing = [name for name in wanted if name not in known]
-    if missing:
-        stop(
-            f"config plots.highlight_gene_sets: {missing} not found in the collections "
-            f"{get_gsea_collections()}; e.g. {sorted(known)[:5]}"
-        )
-
-
 def get_gmt_path(collection):
     """GMT file of a collection: a user file from config or the bundled one for the species."""
     user = config["gsea"]["user_gene_sets"]
@@ -379,9 +326,6 @@ def get_gsea_outputs():
 # --- end gsea ---------------------------------------------------------------------------
 
 
-_check_highlight_gene_sets()
-
-
 # ----------------------------------------------------------------------------------------
 # code provenance: the library files each job runs, declared as its inputs
 # ----------------------------------------------------------------------------------------
@@ -451,3 +395,131 @@ def get_run_record_input_kinds():
 def get_external_tools():
     """Command-line tools (besides Python packages) the configured run calls."""
     return []
+
+
+# plots: figures and report tables (redoxseq.plots); the figure layout is an interface:
+# results/figures/{qc,contrasts/<contrast>,summary}/<stem>.{svg,pdf,png}
+# ----------------------------------------------------------------------------------------
+from redoxseq.plots.choices import resolve_plot_choices as _resolve_plot_choices
+
+FIGURE_FORMATS = ["svg", "pdf", "png"]
+
+
+def _plot_choices():
+    """Genes and gene sets of interest resolved at parse time (errors name the config key)."""
+    gmts = {c: get_gmt_path(c) for c in get_gsea_collections()}
+    try:
+        return _resolve_plot_choices(config["plots"], config["species"], gmts)
+    except RedoxseqError as error:
+        stop(str(error))
+
+
+PLOT_CHOICES = _plot_choices()
+for _line in PLOT_CHOICES.notes:
+    snakemake_logger.info(f"plots: {_line}")
+
+
+def get_plot_group_by():
+    """Sample-sheet columns drawn as group bars and colours: the design factors."""
+    return _design_factors()
+
+
+def get_pca_color_by():
+    """Sample-sheet column colouring the PCA: plots.pca_color_by or the first design factor."""
+    factors = _design_factors() or ["sample"]
+    return config["plots"]["pca_color_by"] or factors[0]
+
+
+def get_pca_shape_by():
+    """Sample-sheet column shaping PCA markers: plots.pca_shape_by or the second design factor."""
+    factors = _design_factors()
+    return config["plots"]["pca_shape_by"] or (factors[1] if len(factors) > 1 else "")
+
+
+def get_running_sum_gmt(wildcards):
+    """GMT file of the collection holding the gene_set wildcard (a gene set of interest)."""
+    return get_gmt_path(PLOT_CHOICES.gene_set_collections[wildcards.gene_set])
+
+
+def get_running_sum_gsea(wildcards):
+    """GSEA prerank table of the contrast for the collection holding the gene set."""
+    collection = PLOT_CHOICES.gene_set_collections[wildcards.gene_set]
+    return f"results/gsea/{wildcards.contrast}.{collection}.gsea.tsv"
+
+
+def get_contrast_ora_tables(wildcards):
+    """ORA tables of one contrast, one per collection (get_gsea_collections order)."""
+    return [
+        f"results/gsea/{wildcards.contrast}.{collection}.ora.tsv"
+        for collection in get_gsea_collections()
+    ]
+
+
+def _figures(folder, stems):
+    return expand(f"{folder}/{{stem}}.{{ext}}", stem=stems, ext=FIGURE_FORMATS)
+
+
+def get_figure_outputs():
+    """Every figure file of the default target (the layout of config/README.md)."""
+    qc = ["library_sizes", "sample_distances", "pca", "pca_scree", "dispersion"]
+    if not config["counting"]["count_matrix"]:
+        qc += ["read_assignment", "strandedness"]
+    outputs = _figures("results/figures/qc", qc)
+    per_contrast = ["volcano", "ma", "pvalue_histogram", "top_genes_heatmap"]
+    per_contrast += [f"gsea_running_sum.{name}" for name in PLOT_CHOICES.gene_sets]
+    if config["gsea"]["ora"]["enabled"]:
+        per_contrast.append("ora")
+    for contrast in CONTRASTS:
+        outputs += _figures(f"results/figures/contrasts/{contrast}", per_contrast)
+    summary = [
+        "de_gene_counts",
+        "de_genes_upset",
+        "gsea_nes",
+        "genes_of_interest",
+        "overview",
+    ]
+    if config["gsea"]["ssgsea"]["collections"]:
+        summary += ["ssgsea_heatmap", "ssgsea_groups"]
+    outputs += _figures("results/figures/summary", summary)
+    outputs += expand(
+        "results/report/{contrast}.{table}.html",
+        contrast=CONTRASTS,
+        table=["results", "ora"],
+    )
+    outputs += expand(
+        "results/report/{table}.html",
+        table=[
+            "contrasts",
+            "design",
+            "config",
+            "versions",
+            "gsea_summary",
+            "ssgsea_comparison",
+        ],
+    )
+    return outputs
+
+
+def get_report_ora_collections():
+    """Collections whose ORA tables the contrast's table page shows ([] when ORA is off)."""
+    return get_gsea_collections() if config["gsea"]["ora"]["enabled"] else []
+
+
+def get_report_ora_tables(wildcards):
+    """ORA tables of one contrast, or none when ORA is off."""
+    return (
+        get_contrast_ora_tables(wildcards) if config["gsea"]["ora"]["enabled"] else []
+    )
+
+
+def get_report_table_inputs(wildcards):
+    """Tables the run-wide report pages show (ssGSEA only when it runs)."""
+    inputs = {
+        "contrasts": "results/deseq2/contrasts.tsv",
+        "gsea": "results/gsea/summary.tsv",
+    }
+    if config["gsea"]["ssgsea"]["collections"]:
+        inputs["ssgsea"] = "results/gsea/ssgsea.group_comparison.tsv"
+    return inputs
+
+# --- end plots --------------------------------------------------------------------------

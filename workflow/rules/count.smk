@@ -63,13 +63,13 @@ rule merge_counts:
         summary=report(
             "results/counts/all.summary.tsv",
             caption="../report/assignment_table.rst",
-            category="1. Read counting",
+            category="1. Quality control",
             labels={"table": "read assignment"},
         ),
         strandedness=report(
             "results/counts/all.strandedness.tsv",
             caption="../report/strandedness.rst",
-            category="1. Read counting",
+            category="1. Quality control",
             labels={"table": "strandedness evidence"},
         ),
     log:
