@@ -8,6 +8,7 @@ characters are passed as they are. Resource estimates turn input sizes into ``me
 
 from __future__ import annotations
 
+import sys
 from typing import Literal
 
 Strandedness = Literal["auto", "none", "forward", "reverse"]
@@ -18,8 +19,11 @@ VERSION_COMMANDS: dict[str, list[str]] = {
     "hisat2": ["hisat2", "--version"],
     "hisat2-build": ["hisat2-build", "--version"],
     "samtools": ["samtools", "--version"],
-    "multiqc": ["multiqc", "--version"],
+    "multiqc": [sys.executable, "-m", "multiqc", "--version"],
 }
+# MultiQC runs with the job's Python (its package is a dependency of redoxseq), so that it
+# is found whether or not the environment's bin/ is on PATH.
+MULTIQC = [sys.executable, "-m", "multiqc"]
 
 
 def fastp_command(
@@ -191,7 +195,7 @@ def multiqc_command(inputs: list[str], *, outdir: str, filename: str) -> list[st
     The parsed data go to ``<outdir>/<filename stem>_data``.
     """
     return [
-        "multiqc",
+        *MULTIQC,
         "--force",
         "--no-version-check",
         "--no-ai",

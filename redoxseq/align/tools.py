@@ -27,7 +27,9 @@ def tool_version(tool: str) -> str:
     """First line of ``<tool> --version`` (the version as the tool reports it)."""
     command = VERSION_COMMANDS[tool]
     try:
-        done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=60)
+        done = subprocess.run(
+            command, capture_output=True, check=False, timeout=60, encoding="utf-8", errors="replace"
+        )
     except FileNotFoundError:
         return "not installed"
     text = (done.stdout or done.stderr).strip().splitlines()

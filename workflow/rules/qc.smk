@@ -13,7 +13,7 @@ rule multiqc:
             category="0. Quality control",
             labels={"report": "MultiQC"},
         ),
-        data=directory("results/qc/multiqc_data"),
+        data=directory("results/qc/multiqc_report_data"),
     log:
         "logs/multiqc/multiqc.log",
     conda:
