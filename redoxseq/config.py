@@ -195,32 +195,35 @@ def _check_unit_reads(table: pd.DataFrame, file: str) -> pd.DataFrame:
             table[column] = ""
         table[column] = table[column].fillna("").astype(str).str.strip()
     problems: list[str] = []
-    for position, row in enumerate(table.itertuples(index=False)):
-        where = f"{file}, line {position + 2} (sample {row.sample}, unit {row.unit})"
-        if row.bam and (row.fq1 or row.fq2):
+    for position, record in enumerate(table.to_dict("records")):
+        row = {key: str(value) for key, value in record.items()}
+        bam, fq1, fq2 = row["bam"], row["fq1"], row["fq2"]
+        where = f"{file}, line {position + 2} (sample {row['sample']}, unit {row['unit']})"
+        if bam and (fq1 or fq2):
             problems.append(
-                f"{where}: lists both a BAM ({row.bam}) and FASTQ ({row.fq1 or row.fq2}); a "
-                "unit is either aligned reads (bam) or reads to align (fq1, fq2): keep one"
+                f"{where}: lists both a BAM ({bam}) and FASTQ ({fq1 or fq2}); a unit is "
+                "either aligned reads (bam) or reads to align (fq1, fq2): keep one"
             )
-        elif row.fq2 and not row.fq1:
-            problems.append(f"{where}: fq2 ({row.fq2}) without fq1; put read 1 in fq1")
-        elif not row.bam and not row.fq1:
+        elif fq2 and not fq1:
+            problems.append(f"{where}: fq2 ({fq2}) without fq1; put read 1 in fq1")
+        elif not bam and not fq1:
             problems.append(f"{where}: neither bam nor fq1 is given; give one of them")
-        elif row.fq1 and row.fq1 == row.fq2:
-            problems.append(f"{where}: fq1 and fq2 are the same file ({row.fq1})")
+        elif fq1 and fq1 == fq2:
+            problems.append(f"{where}: fq1 and fq2 are the same file ({fq1})")
         else:
             for column in ("fq1", "fq2"):
-                value = getattr(row, column)
+                value = row[column]
                 if value and not Path(value).is_file():
                     problems.append(f"{where}: {column} file {value} not found")
     for sample, rows in table.groupby("sample", sort=False):
         bams = rows[rows["bam"] != ""]
         fastqs = rows[(rows["bam"] == "") & (rows["fq1"] != "")]
         if not bams.empty and not fastqs.empty:
-            fq, bam = fastqs.iloc[0], bams.iloc[0]
+            fq_unit, fq_file = fastqs["unit"].iloc[0], fastqs["fq1"].iloc[0]
+            bam_unit, bam_file = bams["unit"].iloc[0], bams["bam"].iloc[0]
             problems.append(
-                f"{file}: sample {sample}: unit {fq['unit']} lists FASTQ {fq['fq1']} but unit "
-                f"{bam['unit']} lists BAM {bam['bam']}; a sample's units are all BAM or all "
+                f"{file}: sample {sample}: unit {fq_unit} lists FASTQ {fq_file} but unit "
+                f"{bam_unit} lists BAM {bam_file}; a sample's units are all BAM or all "
                 "FASTQ (the BAM may hold the same reads, counted twice): align the FASTQ "
                 "yourself or list the sample's FASTQ units only"
             )

@@ -17,7 +17,9 @@ log_versions(["hisat2", "samtools"])
 log = Path(snakemake.log[0])
 trimmed = Path(snakemake.input.trimmed)
 paired = (trimmed / "R1.fastq.gz").exists()
-reads = [trimmed / "R1.fastq.gz", trimmed / "R2.fastq.gz"] if paired else [trimmed / "reads.fastq.gz"]
+reads = (
+    [trimmed / "R1.fastq.gz", trimmed / "R2.fastq.gz"] if paired else [trimmed / "reads.fastq.gz"]
+)
 align = hisat2_command(
     snakemake.params.index,
     [str(path) for path in reads],

@@ -99,7 +99,9 @@ def hisat2_command(
     return command + list(extra or [])
 
 
-def samtools_sort_command(output: str, *, threads: int, mem_per_thread_mb: int, tmp_prefix: str) -> list[str]:
+def samtools_sort_command(
+    output: str, *, threads: int, mem_per_thread_mb: int, tmp_prefix: str
+) -> list[str]:
     """samtools coordinate sort of SAM on standard input into ``output`` (BAM)."""
     return [
         "samtools",
@@ -136,7 +138,7 @@ def hisat2_build_command(
         command += ["--ss", splice_sites]
     if exons:
         command += ["--exon", exons]
-    return command + [fasta, prefix]
+    return [*command, fasta, prefix]
 
 
 # --- resources ------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ Rows are ``chrom, left, right, strand``, sorted, written tab-separated without a
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 
 Interval = tuple[str, int, int, str]
@@ -58,7 +59,7 @@ def splice_sites(gtf_lines: Iterable[str]) -> list[Interval]:
     """
     junctions: set[Interval] = set()
     for chrom, strand, exons in _transcripts(gtf_lines).values():
-        for upstream, downstream in zip(exons, exons[1:], strict=False):
+        for upstream, downstream in itertools.pairwise(exons):
             junctions.add((chrom, upstream[1] - 1, downstream[0] - 1, strand))
     return sorted(junctions)
 

@@ -28,7 +28,12 @@ def tool_version(tool: str) -> str:
     command = VERSION_COMMANDS[tool]
     try:
         done = subprocess.run(
-            command, capture_output=True, check=False, timeout=60, encoding="utf-8", errors="replace"
+            command,
+            capture_output=True,
+            check=False,
+            timeout=60,
+            encoding="utf-8",
+            errors="replace",
         )
     except FileNotFoundError:
         return "not installed"

@@ -55,9 +55,12 @@ def _write(path: Path, reads: list[tuple[int, str, str]], mate: int, sample: str
         seq = r1 if mate == 1 else r2
         lines.append(f"@{sample}.{rank:x} {mate}:N:0:1\n{seq}\n+\n{QUALITY * len(seq)}\n")
     data = "".join(lines).encode("ascii")
-    with atomic_path(path) as tmp, open(tmp, "wb") as raw:
-        with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as out:
-            out.write(data)
+    with (
+        atomic_path(path) as tmp,
+        open(tmp, "wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as out,
+    ):
+        out.write(data)
 
 
 def write_fastq(outdir: str | Path, samples: list[str]) -> pd.DataFrame:

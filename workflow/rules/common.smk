@@ -201,7 +201,9 @@ def get_hisat2_index_files(wildcards):
     prefix = config["alignment"]["hisat2_index"]
     if not prefix:
         return expand(f"{HISAT2_BUILT_PREFIX}.{{n}}.ht2", n=range(1, 9))
-    return sorted(str(p) for p in Path(prefix).parent.glob(f"{Path(prefix).name}.*.ht2*"))
+    return sorted(
+        str(p) for p in Path(prefix).parent.glob(f"{Path(prefix).name}.*.ht2*")
+    )
 
 
 def _check_alignment_config():
@@ -214,7 +216,7 @@ def _check_alignment_config():
             raise WorkflowError(
                 f"config alignment.hisat2_index: no HISAT2 index at prefix {prefix!r} (no "
                 f"{prefix}.1.ht2 or {prefix}.1.ht2l); give the path before '.1.ht2', or set "
-                "it to \"\" to build the index from annotation.genome_fasta"
+                'it to "" to build the index from annotation.genome_fasta'
             )
     elif not config["annotation"]["genome_fasta"]:
         raise WorkflowError(
