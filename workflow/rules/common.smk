@@ -213,19 +213,19 @@ def _check_alignment_config():
     prefix = config["alignment"]["hisat2_index"]
     if prefix:
         if not get_hisat2_index_files(None):
-            raise WorkflowError(
+            stop(
                 f"config alignment.hisat2_index: no HISAT2 index at prefix {prefix!r} (no "
                 f"{prefix}.1.ht2 or {prefix}.1.ht2l); give the path before '.1.ht2', or set "
                 'it to "" to build the index from annotation.genome_fasta'
             )
     elif not config["annotation"]["genome_fasta"]:
-        raise WorkflowError(
+        stop(
             f"the units sheet lists FASTQ units (e.g. {FASTQ_UNITS[0][0]}/{FASTQ_UNITS[0][1]}) "
             "but annotation.genome_fasta is empty: set it to build the HISAT2 index, or set "
             "alignment.hisat2_index to a prebuilt index"
         )
     elif not Path(config["annotation"]["genome_fasta"]).is_file():
-        raise WorkflowError(
+        stop(
             f"config annotation.genome_fasta: {config['annotation']['genome_fasta']!r} not "
             "found (needed to build the HISAT2 index of the FASTQ units)"
         )
@@ -352,13 +352,15 @@ DESEQ2_COUNT_MATRIX = config["counting"].get("count_matrix") or ""
 
 
 def get_count_matrix_inputs(wildcards):
-    """The user count matrix, the sample sheet and, when set, GTF / annotation table."""
+    """The user count matrix, the sample sheet and GTF / annotation table / bundled ID table."""
     inputs = {"matrix": DESEQ2_COUNT_MATRIX, "samples": config["samples"]}
     table = config["counting"].get("count_matrix_annotation") or ""
     if table:
         inputs["annotation_table"] = table
     elif config["annotation"].get("gtf"):
         inputs["gtf"] = config["annotation"]["gtf"]
+    else:
+        inputs["id_table"] = get_id_table()
     return inputs
 
 
@@ -372,6 +374,46 @@ def get_contrast(wildcards):
     return contrast_job_settings(
         wildcards.contrast, config["deseq2"], config["contrasts"]
     )
+
+
+# --- gene identifiers: bundled ID tables map a count matrix's IDs to symbols -------------
+IDMAP_LIBRARY = Path(os.path.relpath(Path(workflow.basedir) / "resources" / "idmaps"))
+
+
+def get_id_table():
+    """Bundled gene ID table (Ensembl, Entrez, symbol) of the configured species."""
+    return str(IDMAP_LIBRARY / config["species"] / "gene_ids.tsv.gz")
+
+
+def _check_id_mapping():
+    """Parse time: enough of the count matrix's IDs map to symbols of the species."""
+    counting = config["counting"]
+    if not DESEQ2_COUNT_MATRIX or counting["count_matrix_annotation"]:
+        return
+    if config["annotation"]["gtf"]:
+        return
+    from redoxseq.counting.countmatrix import read_user_matrix
+    from redoxseq.idmap import check_mapping, map_to_symbols, read_id_table
+
+    try:
+        counts, _ = read_user_matrix(DESEQ2_COUNT_MATRIX, SAMPLES)
+        ids = [str(i) for i in counts.index]
+        _, mapping = map_to_symbols(
+            ids, read_id_table(get_id_table()), config["species"]
+        )
+        check_mapping(
+            mapping,
+            ids,
+            counting["min_id_mapping"],
+            f"counting.count_matrix {DESEQ2_COUNT_MATRIX}",
+        )
+    except RedoxseqError as error:
+        stop(str(error))
+    snakemake_logger.info(f"gene identifiers: {mapping.describe()}")
+
+
+_check_id_mapping()
+# --- end gene identifiers -----------------------------------------------------------------
 
 
 def get_deseq2_mem_mb(wildcards, input):
