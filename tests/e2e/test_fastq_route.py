@@ -2,14 +2,10 @@
 
 The simulator's tiny experiment is written as BAMs and, from the same reads, as paired-end
 gzipped FASTQ. The workflow runs once from each (counts, DE and, for FASTQ, the MultiQC
-report). HISAT2 does not reproduce the simulated alignments exactly (it places some
-multimapping and junction-spanning reads differently), so the routes are compared by what a
-user would check: library sizes, per-gene counts and the genes called.
-
-Agreement reached on the full sample experiment (config/examples/fastq.yaml vs
-config/config.yaml, 1,018 genes x 12 samples): assigned fragments per sample within 0.4%,
-93% of genes with identical counts, called genes (padj < 0.1) Jaccard 0.97-0.99 in each of
-the four contrasts. The thresholds below are set a little under those figures.
+report). HISAT2 does not reproduce the simulated alignments exactly, so the routes are
+compared by what a user would check: library sizes, per-gene counts and the genes called.
+The one systematic difference, explained in the test below, is at the parents of processed
+pseudogenes (2 of the tiny experiment's ~45 genes, but ~7% of its reads).
 """
 
 from __future__ import annotations
@@ -108,16 +104,31 @@ def test_fastq_route_aligned_and_reported(routes) -> None:
     assert "tool version: hisat2" in log and "tool version: samtools" in log
 
 
-def test_library_sizes_and_gene_counts_agree(routes) -> None:
+def test_gene_counts_agree_except_where_hisat2_places_multimappers(routes) -> None:
     bam, fastq = map(_counts, routes)
     fastq = fastq.loc[bam.index, bam.columns]
-    ratio = fastq.sum() / bam.sum()
+    truth = pd.read_csv(routes[0] / "resources" / "sample_experiment" / "truth.tsv", sep="\t")
+    parents = set(truth.loc[truth["category"] == "pseudogene_parent", "gene_id"])
+    others = bam.index.difference(sorted(parents))
+    # Outside processed-pseudogene parents, library sizes and genes agree closely.
+    ratio = fastq.loc[others].sum() / bam.loc[others].sum()
     assert ratio.between(0.98, 1.02).all(), ratio
-    identical = (fastq == bam).to_numpy().mean()
-    assert identical > 0.85, identical
+    assert (fastq.loc[others] == bam.loc[others]).to_numpy().mean() > 0.85
     for sample in bam.columns:
-        r = np.corrcoef(np.log1p(bam[sample]), np.log1p(fastq[sample]))[0, 1]
-        assert r > 0.95, (sample, r)
+        r = np.corrcoef(np.log1p(bam.loc[others, sample]), np.log1p(fastq.loc[others, sample]))
+        assert r[0, 1] > 0.95, (sample, r[0, 1])
+    # The parents' reads also align to the (intronless) pseudogene copy: the simulation lists
+    # both alignments (NH 2, not counted), HISAT2 reports junction reads once, on the spliced
+    # parent (counted). So the FASTQ route counts more there, and only there is it off by
+    # more than 10% and 5 reads.
+    total_bam, total_fastq = bam.sum(axis=1), fastq.sum(axis=1)
+    off = total_bam.index[
+        ((total_fastq - total_bam).abs() > 5)
+        & ((total_fastq - total_bam).abs() > 0.1 * total_bam)
+        & ~total_bam.index.isin(truth.loc[truth["category"] == "pseudogene", "gene_id"])
+    ]
+    assert set(off) <= parents, sorted(set(off) - parents)
+    assert (total_fastq.loc[sorted(parents)] >= total_bam.loc[sorted(parents)]).all()
 
 
 @pytest.mark.parametrize("contrast", CONTRASTS)
