@@ -12,7 +12,7 @@ from redoxseq.logs import setup_logging
 
 setup_logging(snakemake.log[0])
 log_versions(["hisat2-build"])
-prefix = Path(snakemake.params.prefix)
+prefix = Path(str(snakemake.output.index[0]).removesuffix(".1.ht2"))
 prefix.parent.mkdir(parents=True, exist_ok=True)
 with tempfile.TemporaryDirectory(dir=prefix.parent, prefix=".hisat2_build.") as tmp:
     fasta = str(snakemake.input.fasta)

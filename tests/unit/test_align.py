@@ -192,3 +192,33 @@ def test_bad_fastq_rows_name_line_sample_and_unit(tmp_path, two_samples, row, ex
     sheet = _write(tmp_path / "u.tsv", f"sample\tunit\tbam\tfq1\tfq2\n{row}\nB\tl1\tb.bam\t\t\n")
     with pytest.raises(ConfigError, match=rf"line 2 \(sample A, unit l1\): .*{expected}"):
         load_units(sheet, load_schema(SCHEMAS / "units.schema.yaml"), two_samples)
+
+
+@pytest.mark.slow
+def test_dry_run_stops_on_a_fastq_unit_of_a_sample_with_a_bam(tmp_path) -> None:
+    import shutil
+    import subprocess
+
+    from tests.conftest import BIN
+
+    work = tmp_path / "work"
+    shutil.copytree(REPO / "config", work / "config")
+    (work / "resources").symlink_to(REPO / "resources")
+    fastq = tmp_path / "extra_R1.fastq.gz"
+    fastq.write_bytes(gzip.compress(b"@r\nACGT\n+\nIIII\n"))
+    units = (
+        (work / "config" / "units.tsv")
+        .read_text(encoding="utf-8")
+        .replace("sample\tunit\tbam\n", "sample\tunit\tbam\tfq1\n")
+    )
+    units = units.rstrip("\n").replace(".bam\n", ".bam\t\n") + "\t\n"
+    units += f"sensitive_vehicle_1\tlane2\t\t{fastq}\n"
+    (work / "config" / "units.tsv").write_text(units, encoding="utf-8")
+    result = subprocess.run(
+        [str(BIN / "snakemake"), "-n", "--snakefile", str(REPO / "Snakefile"),
+         "--directory", str(work), "--cores", "1"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "sample sensitive_vehicle_1: unit lane2 lists FASTQ" in output and str(fastq) in output

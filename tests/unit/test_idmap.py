@@ -105,3 +105,52 @@ def test_build_script_reproduces_the_bundled_tables_byte_for_byte(tmp_path) -> N
             IDMAPS / species, copy / species, names, shallow=False
         )
         assert not mismatch and not errors, (species, mismatch, errors)
+
+
+def _count_matrix_workdir(tmp_path, species: str):
+    import yaml
+
+    work = tmp_path / "work"
+    (work / "config").mkdir(parents=True)
+    shutil.copy(MARIONI.parent / "samples.tsv", work / "config" / "samples.tsv")
+    shutil.copy(MARIONI, work / "counts.tsv.gz")
+    (work / "resources").symlink_to(REPO / "resources")
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text(encoding="utf-8"))
+    config["species"] = species
+    config["annotation"] = {"gtf": "", "genome_fasta": ""}
+    config["counting"]["count_matrix"] = "counts.tsv.gz"
+    config["deseq2"]["design"] = "~ tissue"
+    config["deseq2"]["reference_levels"] = {"tissue": "Kidney"}
+    config["contrasts"] = {
+        "liver_vs_kidney": {"factor": "tissue", "numerator": "Liver", "denominator": "Kidney"}
+    }
+    config["plots"]["highlight_gene_sets"] = []
+    (work / "config" / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    return work
+
+
+def _dry_run(work):
+    from tests.conftest import BIN
+
+    return subprocess.run(
+        [str(BIN / "snakemake"), "-n", "--snakefile", str(REPO / "Snakefile"),
+         "--directory", str(work), "--cores", "1"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+
+@pytest.mark.slow
+def test_dry_run_stops_on_a_human_matrix_configured_as_mouse(tmp_path) -> None:
+    result = _dry_run(_count_matrix_workdir(tmp_path, "mouse"))
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "mapped to mouse gene symbols" in output and "look like human Ensembl IDs" in output
+    assert "Traceback" not in output
+
+
+@pytest.mark.slow
+def test_dry_run_maps_a_human_matrix_and_logs_the_share(tmp_path) -> None:
+    result = _dry_run(_count_matrix_workdir(tmp_path, "human"))
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert "mapped to human gene symbols" in output and "import_count_matrix" in output

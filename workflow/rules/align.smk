@@ -48,8 +48,6 @@ rule hisat2_build:
     resources:
         mem_mb=get_hisat2_build_mem_mb,
         runtime=get_hisat2_build_runtime,
-    params:
-        prefix=HISAT2_BUILT_PREFIX,
     script:
         "../../scripts/hisat2_build.py"
 
