@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import hashlib
+import logging
 from pathlib import Path
 
 import pandas as pd
@@ -93,9 +94,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("source_dir", type=Path, help="e.g. ../shared/data/genesets/id_mapping")
     args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
     for species in SOURCES:
         manifest = build(args.source_dir, species)
-        print(f"{species}: {manifest['n_rows']} rows, {manifest['n_symbols']} symbols")
+        logging.info("%s: %s rows, %s symbols", species, manifest["n_rows"], manifest["n_symbols"])
 
 
 if __name__ == "__main__":
