@@ -38,7 +38,7 @@ def fastp_command(
     out2: str | None = None,
     extra: list[str] | None = None,
 ) -> list[str]:
-    """fastp adapter and quality trimming of one unit (single- or paired-end).
+    """Command of fastp adapter and quality trimming of one unit (single- or paired-end).
 
     fastp's defaults: paired-end units are adapter-trimmed by mate overlap (insert shorter
     than the reads), single-end units by adapter sequence auto-detection. Sequence detection
@@ -106,7 +106,7 @@ def hisat2_command(
 def samtools_sort_command(
     output: str, *, threads: int, mem_per_thread_mb: int, tmp_prefix: str
 ) -> list[str]:
-    """samtools coordinate sort of SAM on standard input into ``output`` (BAM)."""
+    """Command of a samtools coordinate sort of SAM on standard input into ``output`` (BAM)."""
     return [
         "samtools",
         "sort",
@@ -124,7 +124,7 @@ def samtools_sort_command(
 
 
 def samtools_index_command(bam: str, *, threads: int) -> list[str]:
-    """samtools index (``.bai``) of a coordinate-sorted BAM."""
+    """Command of samtools index (``.bai``) of a coordinate-sorted BAM."""
     return ["samtools", "index", "-@", str(max(0, threads - 1)), bam]
 
 
@@ -162,8 +162,10 @@ def hisat2_build_mem_mb(genome_bases: int, *, annotated: bool) -> int:
 
 
 def hisat2_build_runtime_min(genome_bases: int, *, annotated: bool, threads: int) -> int:
-    """Wall time (minutes) to build an index: about 1 h (plain) or 2 h (annotated) per human
-    genome at 8 threads, scaled by genome size and threads."""
+    """Wall time (minutes) to build an index, scaled by genome size and threads.
+
+    About 1 h (genome only) or 2 h (with splice sites and exons) per human genome at 8 threads.
+    """
     hours_per_human = 2.0 if annotated else 1.0
     scale = genome_bases / HUMAN_GENOME_BASES * 8 / max(1, min(threads, 8))
     return max(10, int(60 * hours_per_human * scale * 1.5))
