@@ -18,6 +18,13 @@ include: "workflow/rules/common.smk"
 if not DESEQ2_COUNT_MATRIX:
 
     include: "workflow/rules/count.smk"
+    include: "workflow/rules/qc.smk"
+
+
+# FASTQ units are trimmed and aligned first.
+if FASTQ_UNITS:
+
+    include: "workflow/rules/align.smk"
 
 
 include: "workflow/rules/deseq2.smk"

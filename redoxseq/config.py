@@ -181,16 +181,69 @@ def load_samples(path: str | Path, schema: Mapping[str, Any]) -> pd.DataFrame:
     return table.set_index("sample", drop=False)
 
 
+# --- alignment: units given as FASTQ ------------------------------------------------------
+
+
+def _check_unit_reads(table: pd.DataFrame, file: str) -> pd.DataFrame:
+    """Each unit gives a BAM or FASTQ (not both); a sample's units are all BAM or all FASTQ.
+
+    Returns the table with ``bam``, ``fq1`` and ``fq2`` columns, empty strings where unset.
+    """
+    table = table.copy()
+    for column in ("bam", "fq1", "fq2"):
+        if column not in table.columns:
+            table[column] = ""
+        table[column] = table[column].fillna("").astype(str).str.strip()
+    problems: list[str] = []
+    for position, record in enumerate(table.to_dict("records")):
+        row = {key: str(value) for key, value in record.items()}
+        bam, fq1, fq2 = row["bam"], row["fq1"], row["fq2"]
+        where = f"{file}, line {position + 2} (sample {row['sample']}, unit {row['unit']})"
+        if bam and (fq1 or fq2):
+            problems.append(
+                f"{where}: lists both a BAM ({bam}) and FASTQ ({fq1 or fq2}); a unit is "
+                "either aligned reads (bam) or reads to align (fq1, fq2): keep one"
+            )
+        elif fq2 and not fq1:
+            problems.append(f"{where}: fq2 ({fq2}) without fq1; put read 1 in fq1")
+        elif not bam and not fq1:
+            problems.append(f"{where}: neither bam nor fq1 is given; give one of them")
+        elif fq1 and fq1 == fq2:
+            problems.append(f"{where}: fq1 and fq2 are the same file ({fq1})")
+        else:
+            for column in ("fq1", "fq2"):
+                value = row[column]
+                if value and not Path(value).is_file():
+                    problems.append(f"{where}: {column} file {value} not found")
+    for sample, rows in table.groupby("sample", sort=False):
+        bams = rows[rows["bam"] != ""]
+        fastqs = rows[(rows["bam"] == "") & (rows["fq1"] != "")]
+        if not bams.empty and not fastqs.empty:
+            fq_unit, fq_file = fastqs["unit"].iloc[0], fastqs["fq1"].iloc[0]
+            bam_unit, bam_file = bams["unit"].iloc[0], bams["bam"].iloc[0]
+            problems.append(
+                f"{file}: sample {sample}: unit {fq_unit} lists FASTQ {fq_file} but unit "
+                f"{bam_unit} lists BAM {bam_file}; a sample's units are all BAM or all "
+                "FASTQ (the BAM may hold the same reads, counted twice): align the FASTQ "
+                "yourself or list the sample's FASTQ units only"
+            )
+    if problems:
+        raise ConfigError("invalid units sheet:\n  " + "\n  ".join(problems))
+    return table
+
+
 def load_units(path: str | Path, schema: Mapping[str, Any], samples: pd.DataFrame) -> pd.DataFrame:
     """Read and validate the units sheet against the sample sheet.
 
     Returns
     -------
     pandas.DataFrame
-        One row per sequencing unit, indexed by (``sample``, ``unit``), with column ``bam``.
+        One row per sequencing unit, indexed by (``sample``, ``unit``), with columns ``bam``,
+        ``fq1`` and ``fq2`` (empty string where not given).
     """
     table = _read_sheet(path, "units sheet")
     _validate_rows(table, schema, str(path))
+    table = _check_unit_reads(table, str(path))
     duplicated = table[table.duplicated(["sample", "unit"], keep=False)]
     if not duplicated.empty:
         pairs = sorted(set(zip(duplicated["sample"], duplicated["unit"], strict=True)))
@@ -206,8 +259,9 @@ def load_units(path: str | Path, schema: Mapping[str, Any], samples: pd.DataFram
     without_units = sorted(set(samples.index) - set(table["sample"]))
     if without_units:
         raise ConfigError(
-            f"{path}: sample(s) {without_units} of the sample sheet have no unit (no BAM); add a "
-            "row per BAM file, or remove the sample from the sample sheet"
+            f"{path}: sample(s) {without_units} of the sample sheet have no unit (no BAM or "
+            "FASTQ); add a row per BAM file or FASTQ (pair), or remove the sample from the "
+            "sample sheet"
         )
     return table.set_index(["sample", "unit"], drop=False).sort_index()
 

@@ -1759,6 +1759,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--id-map", type=Path, help="MSigDB mouse gene ID map (TSV)")
     parser.add_argument("--gmt", type=Path, help="mouse gene sets (GMT) for background genes")
+    parser.add_argument(
+        "--fastq",
+        action="store_true",
+        help="write fastq/ (paired, gzipped) from the BAMs in --outdir (simulated first if absent)",
+    )
     args = parser.parse_args(argv)
     setup_logging()
     if args.make_catalogue:
@@ -1768,7 +1773,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         write_tsv(table, args.catalogue, index=False)
         return 0
     params = SimulationParams.tiny() if args.tiny else SimulationParams()
-    simulate_experiment(args.outdir, seed=args.seed, params=params, catalogue=args.catalogue)
+    names = list(sample_table()["sample"])
+    if not args.fastq or not all((args.outdir / "bams" / f"{s}.bam").is_file() for s in names):
+        simulate_experiment(args.outdir, seed=args.seed, params=params, catalogue=args.catalogue)
+    if args.fastq:
+        from redoxseq.sim.fastq import write_fastq
+
+        write_fastq(args.outdir, names)
     return 0
 
 

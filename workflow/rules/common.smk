@@ -70,8 +70,8 @@ wildcard_constraints:
 
 
 def get_unit_bams(wildcards):
-    """All BAM/SAM/CRAM files (units) of one sample, in unit order."""
-    return list(units.loc[wildcards.sample, "bam"])
+    """All BAM/SAM/CRAM files (units) of one sample, in unit order (FASTQ units: aligned)."""
+    return [get_unit_bam(wildcards.sample, unit) for unit in get_unit_names(wildcards)]
 
 
 def get_strandedness(wildcards):
@@ -97,6 +97,7 @@ def get_final_outputs():
             "results/counts/all.summary.tsv",
             "results/counts/all.strandedness.tsv",
         ]
+        outputs += get_qc_outputs()
     outputs += get_deseq2_outputs()
     outputs += get_gsea_outputs()
     # --- figures (plots section below) ---
@@ -113,6 +114,180 @@ def get_final_outputs():
 def get_unit_names(wildcards):
     """Unit names of one sample, in the order of get_unit_bams."""
     return [str(unit) for unit in units.loc[wildcards.sample].index]
+
+
+# ----------------------------------------------------------------------------------------
+# alignment: FASTQ units (fastp -> HISAT2 -> samtools), index, MultiQC
+# ----------------------------------------------------------------------------------------
+from redoxseq.align import commands as _align_commands
+
+HISAT2_BUILT_PREFIX = "results/align/index/genome"
+
+
+def _fastq_units():
+    """(sample, unit) of every unit given as FASTQ, in sheet order."""
+    if units is None:
+        return []
+    rows = units[(units["bam"] == "") & (units["fq1"] != "")]
+    return [(str(sample), str(unit)) for sample, unit in rows.index]
+
+
+FASTQ_UNITS = _fastq_units()
+
+
+wildcard_constraints:
+    unit="[A-Za-z0-9][A-Za-z0-9_.-]*",
+
+
+def _unit(sample, unit):
+    return units.loc[(sample, unit)]
+
+
+def is_paired_unit(sample, unit):
+    """True when a FASTQ unit has fq2."""
+    return bool(_unit(sample, unit)["fq2"])
+
+
+def get_unit_bam(sample, unit):
+    """BAM counted for one unit: its sheet BAM, or the HISAT2 alignment of its FASTQ."""
+    row = _unit(sample, unit)
+    if row["bam"]:
+        return row["bam"]
+    return f"results/align/bams/{sample}/{unit}.bam"
+
+
+def get_hisat2_index_prefix():
+    """HISAT2 index prefix: alignment.hisat2_index, else the index the workflow builds."""
+    return config["alignment"]["hisat2_index"] or HISAT2_BUILT_PREFIX
+
+
+def get_hisat2_index_files(wildcards):
+    """Files of the HISAT2 index (built: the 8 .ht2 files; given: those found on disk)."""
+    prefix = config["alignment"]["hisat2_index"]
+    if not prefix:
+        return expand(f"{HISAT2_BUILT_PREFIX}.{{n}}.ht2", n=range(1, 9))
+    return sorted(
+        str(p) for p in Path(prefix).parent.glob(f"{Path(prefix).name}.*.ht2*")
+    )
+
+
+def _check_alignment_config():
+    """At parse time: a given index prefix exists; an index to build has its inputs."""
+    if not FASTQ_UNITS:
+        return
+    prefix = config["alignment"]["hisat2_index"]
+    if prefix:
+        if not get_hisat2_index_files(None):
+            stop(
+                f"config alignment.hisat2_index: no HISAT2 index at prefix {prefix!r} (no "
+                f"{prefix}.1.ht2 or {prefix}.1.ht2l); give the path before '.1.ht2', or set "
+                'it to "" to build the index from annotation.genome_fasta'
+            )
+    elif not config["annotation"]["genome_fasta"]:
+        stop(
+            f"the units sheet lists FASTQ units (e.g. {FASTQ_UNITS[0][0]}/{FASTQ_UNITS[0][1]}) "
+            "but annotation.genome_fasta is empty: set it to build the HISAT2 index, or set "
+            "alignment.hisat2_index to a prebuilt index"
+        )
+    elif not Path(config["annotation"]["genome_fasta"]).is_file():
+        stop(
+            f"config annotation.genome_fasta: {config['annotation']['genome_fasta']!r} not "
+            "found (needed to build the HISAT2 index of the FASTQ units)"
+        )
+
+
+_check_alignment_config()
+
+
+def get_fastq(wildcards):
+    """Raw FASTQ of a unit: {"fq1": ...} or {"fq1": ..., "fq2": ...}."""
+    row = _unit(wildcards.sample, wildcards.unit)
+    return {"fq1": row["fq1"], "fq2": row["fq2"]} if row["fq2"] else {"fq1": row["fq1"]}
+
+
+def _input_mb(paths):
+    return sum(os.path.getsize(p) for p in paths if os.path.exists(p)) / 1e6
+
+
+def get_fastp_threads(wildcards):
+    """Threads of a trimming job from the size of its FASTQ (see redoxseq.align.commands)."""
+    paths = list(get_fastq(wildcards).values())
+    return _align_commands.align_threads(
+        _input_mb(paths), config["alignment"]["max_threads"]
+    )
+
+
+def get_hisat2_threads(wildcards):
+    """Threads of an alignment job from the size of the unit's raw FASTQ."""
+    return get_fastp_threads(wildcards)
+
+
+def get_align_runtime(wildcards, threads):
+    """Minutes of a trimming/alignment job from the unit's gzipped FASTQ size."""
+    reads = list(get_fastq(wildcards).values())
+    return _align_commands.align_runtime_min(_input_mb(reads), threads=threads)
+
+
+def get_hisat2_align_mem_mb(wildcards, input, threads):
+    """Memory of an alignment job: index size + HISAT2 buffers + samtools sort."""
+    return _align_commands.hisat2_align_mem_mb(_input_mb(input.index), threads=threads)
+
+
+def _genome_bases(path):
+    """Genome size in bases, estimated from the FASTA file size (gzip: x 3.3)."""
+    size = os.path.getsize(path) if os.path.exists(path) else 0
+    return int(size * (3.3 if str(path).endswith(".gz") else 1.0))
+
+
+def get_hisat2_build_mem_mb(wildcards, input):
+    """Memory of hisat2-build from the genome size (HISAT2 manual's human figures scaled)."""
+    return _align_commands.hisat2_build_mem_mb(
+        _genome_bases(input.fasta),
+        annotated=config["alignment"]["index_with_annotation"],
+    )
+
+
+def get_hisat2_build_runtime(wildcards, input, threads):
+    """Minutes of hisat2-build from the genome size."""
+    return _align_commands.hisat2_build_runtime_min(
+        _genome_bases(input.fasta),
+        annotated=config["alignment"]["index_with_annotation"],
+        threads=threads,
+    )
+
+
+def get_hisat2_build_inputs(wildcards):
+    """Genome FASTA and, with alignment.index_with_annotation, splice sites and exons."""
+    inputs = {"fasta": config["annotation"]["genome_fasta"]}
+    if config["alignment"]["index_with_annotation"]:
+        inputs["splice_sites"] = "results/align/index/splice_sites.tsv"
+        inputs["exons"] = "results/align/index/exons.tsv"
+    return inputs
+
+
+def get_hisat2_strandedness(wildcards):
+    """Strandedness hint for HISAT2: the sample's known strandedness ('auto': no hint)."""
+    return get_strandedness(wildcards)
+
+
+def get_multiqc_inputs(wildcards):
+    """Every QC file MultiQC summarises: fastp JSON, HISAT2 summaries, counting summaries."""
+    inputs = {
+        "fastp": [f"results/qc/fastp/{s}.{u}.fastp.json" for s, u in FASTQ_UNITS],
+        "hisat2": [f"results/qc/hisat2/{s}.{u}.hisat2.txt" for s, u in FASTQ_UNITS],
+        "counts": expand("results/counts/{sample}.counts.tsv.summary", sample=SAMPLES),
+    }
+    return inputs
+
+
+def get_qc_outputs():
+    """QC files the default target builds (when reads are counted)."""
+    if config["counting"]["count_matrix"]:
+        return []
+    return ["results/qc/multiqc_report.html"]
+
+
+# --- end alignment ----------------------------------------------------------------------
 
 
 # ----------------------------------------------------------------------------------------
@@ -142,13 +317,15 @@ DESEQ2_COUNT_MATRIX = config["counting"].get("count_matrix") or ""
 
 
 def get_count_matrix_inputs(wildcards):
-    """The user count matrix, the sample sheet and, when set, GTF / annotation table."""
+    """The user count matrix, the sample sheet and GTF / annotation table / bundled ID table."""
     inputs = {"matrix": DESEQ2_COUNT_MATRIX, "samples": config["samples"]}
     table = config["counting"].get("count_matrix_annotation") or ""
     if table:
         inputs["annotation_table"] = table
     elif config["annotation"].get("gtf"):
         inputs["gtf"] = config["annotation"]["gtf"]
+    else:
+        inputs["id_table"] = get_id_table()
     return inputs
 
 
@@ -162,6 +339,46 @@ def get_contrast(wildcards):
     return contrast_job_settings(
         wildcards.contrast, config["deseq2"], config["contrasts"]
     )
+
+
+# --- gene identifiers: bundled ID tables map a count matrix's IDs to symbols -------------
+IDMAP_LIBRARY = Path(os.path.relpath(Path(workflow.basedir) / "resources" / "idmaps"))
+
+
+def get_id_table():
+    """Bundled gene ID table (Ensembl, Entrez, symbol) of the configured species."""
+    return str(IDMAP_LIBRARY / config["species"] / "gene_ids.tsv.gz")
+
+
+def _check_id_mapping():
+    """Parse time: enough of the count matrix's IDs map to symbols of the species."""
+    counting = config["counting"]
+    if not DESEQ2_COUNT_MATRIX or counting["count_matrix_annotation"]:
+        return
+    if config["annotation"]["gtf"]:
+        return
+    from redoxseq.counting.countmatrix import read_user_matrix
+    from redoxseq.idmap import check_mapping, map_to_symbols, read_id_table
+
+    try:
+        counts, _ = read_user_matrix(DESEQ2_COUNT_MATRIX, SAMPLES)
+        ids = [str(i) for i in counts.index]
+        _, mapping = map_to_symbols(
+            ids, read_id_table(get_id_table()), config["species"]
+        )
+        check_mapping(
+            mapping,
+            ids,
+            counting["min_id_mapping"],
+            f"counting.count_matrix {DESEQ2_COUNT_MATRIX}",
+        )
+    except RedoxseqError as error:
+        stop(str(error))
+    snakemake_logger.info(f"gene identifiers: {mapping.describe()}")
+
+
+_check_id_mapping()
+# --- end gene identifiers -----------------------------------------------------------------
 
 
 def get_deseq2_mem_mb(wildcards, input):

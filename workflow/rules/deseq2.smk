@@ -11,6 +11,12 @@ if DESEQ2_COUNT_MATRIX:
         output:
             counts="results/counts/all.counts.tsv",
             annotation="results/counts/genes.annotation.tsv",
+            id_mapping=report(
+                "results/counts/id_mapping.tsv",
+                caption="../report/id_mapping.rst",
+                category="1. Read counting",
+                labels={"table": "gene identifiers mapped to symbols"},
+            ),
         log:
             "logs/import_count_matrix/all.log",
         conda:
@@ -20,6 +26,7 @@ if DESEQ2_COUNT_MATRIX:
             runtime=20,
         params:
             warn_library_fraction=config["counting"]["warn_library_fraction"],
+            species=config["species"],
         script:
             "../../scripts/import_count_matrix.py"
 
