@@ -25,6 +25,12 @@ include: "workflow/rules/enrichment.smk"
 include: "workflow/rules/plots.smk"
 
 
+# cohort: the cohort stage runs only when the config has a `cohort:` section.
+if COHORT is not None:
+
+    include: "workflow/rules/cohort.smk"
+
+
 rule all:
     default_target: True
     input:
