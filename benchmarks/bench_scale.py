@@ -59,6 +59,9 @@ def _workdir(root: Path, name: str, experiment: Path) -> Path:
     if work.exists():
         shutil.rmtree(work)
     shutil.copytree(REPO / "config", work / "config")
+    # the simulated experiment's own sheets (its units point into resources/sample_experiment)
+    shutil.copy(experiment / "samples.tsv", work / "config" / "samples.tsv")
+    shutil.copy(experiment / "units.tsv", work / "config" / "units.tsv")
     (work / "resources").mkdir(parents=True)
     (work / "resources" / "genesets").symlink_to(REPO / "resources" / "genesets")
     (work / "resources" / "sample_experiment").symlink_to(experiment)
@@ -121,6 +124,7 @@ def main() -> None:
         dag = _snakemake(work, "-n", "--quiet")
         total = _snakemake(work, "--cores", str(args.cores))
         rules = _per_rule(work)
+        assert rules.loc["count_sample", "jobs"] == size, rules
         summary.append({"samples": size, "dag_s": dag, "wall_s": total})
         print(
             f"## {size} samples: snakemake -n {dag:.1f} s, "
