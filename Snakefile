@@ -33,6 +33,12 @@ include: "workflow/rules/plots.smk"
 include: "workflow/rules/record.smk"
 
 
+# cohort: the cohort stage runs only when the config has a `cohort:` section.
+if COHORT is not None:
+
+    include: "workflow/rules/cohort.smk"
+
+
 rule all:
     default_target: True
     input:

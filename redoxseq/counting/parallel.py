@@ -86,6 +86,10 @@ def load_fast_engine() -> ModuleType:
 
 #: Regions per process when a BAM is split (load balance against per-region overhead).
 REGIONS_PER_PROCESS = 4
+#: Smaller files are counted in one pass (with decompression threads): starting the process
+#: pool costs ~0.25 s, more than counting a few-MB BAM takes (benchmarks/README.md, "Fixed
+#: costs"). Counts are identical either way.
+SPLIT_MIN_BYTES = 16 * 2**20
 
 Region = tuple[int, int, int]
 
@@ -156,6 +160,14 @@ def _truncated(bam: PathLike, exc: BaseException) -> str:
     )
 
 
+def _file_size(path: PathLike) -> int:
+    """Size of a local file in bytes; a URL or a stream counts as large."""
+    try:
+        return Path(path).stat().st_size
+    except OSError:
+        return SPLIT_MIN_BYTES
+
+
 def count_fast(
     bam: PathLike,
     index: GeneIndex,
@@ -169,7 +181,8 @@ def count_fast(
 ) -> UnitCounts:
     """Count one alignment file with the Cython engine (featureCounts mode only).
 
-    With ``threads`` > 1 and a coordinate-sorted, indexed file, the file is split into
+    With ``threads`` > 1 and a coordinate-sorted, indexed file of at least
+    :data:`SPLIT_MIN_BYTES`, the file is split into
     regions counted by ``threads`` processes; paired records whose mate lies in another
     region come back to this process and are paired (or counted as single ends) here, so the
     result is identical to one sequential pass. Otherwise one sequential pass with ``threads``
@@ -185,7 +198,15 @@ def count_fast(
         sort_order = handle.header.to_dict().get("HD", {}).get("SO", "")
         indexed = handle.has_index() if hasattr(handle, "has_index") else False
         regions: list[Region] = []
-        if threads > 1 and sort_order == "coordinate" and indexed:
+        small = _file_size(bam) < SPLIT_MIN_BYTES
+        if threads > 1 and small:
+            logger.info(
+                "%s: smaller than %d MiB; counting in one pass with %d decompression threads",
+                bam,
+                SPLIT_MIN_BYTES // 2**20,
+                threads,
+            )
+        elif threads > 1 and sort_order == "coordinate" and indexed:
             regions = plan_regions(handle, threads * (regions_per_process or REGIONS_PER_PROCESS))
         elif threads > 1:
             logger.info(

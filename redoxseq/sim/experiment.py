@@ -2,7 +2,8 @@
 
 Makes a small mouse-like genome, an Ensembl-style GTF, twelve paired-end, reverse-stranded
 (dUTP) BAM files for a 2 x 2 design (cell_line {sensitive, resistant} x treatment {vehicle,
-sorafenib}, three replicates) and the true log2 fold changes that produced them. The same seed
+sorafenib}, three replicates; ``--replicates N`` makes 4 N samples, ``--genes N`` N background
+genes) and the true log2 fold changes that produced them. The same seed
 gives the same bytes in every file, so the committed experiment in
 ``resources/sample_experiment/`` can be checked by regenerating it::
 
@@ -37,7 +38,7 @@ import struct
 import tempfile
 import zlib
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -148,6 +149,9 @@ class SimulationParams:
     n_segmental_duplications: int = 4
     n_same_strand_overlaps: int = 10
     curated_per_category: int | None = None
+    #: Replicates per cell_line x treatment group (4 groups: 12, 48, 96, 400 samples at
+    #: 3, 12, 24, 100); the bundled experiment has 3.
+    replicates: int = N_REPLICATES
     read_length: int = 50
     fragment_mean: float = 190.0
     fragment_sd: float = 30.0
@@ -1294,13 +1298,14 @@ def _sha256(path: Path) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def sample_table() -> pd.DataFrame:
-    """The 2 x 2 x 3 design: one row per sample (sample, cell_line, treatment, replicate)."""
+def sample_table(replicates: int = N_REPLICATES) -> pd.DataFrame:
+    """The 2 x 2 x ``replicates`` design: one row per sample (sample, cell_line, treatment,
+    replicate)."""
     rows = [
         {"sample": f"{c}_{t}_{r}", "cell_line": c, "treatment": t, "replicate": r}
         for c in CELL_LINES
         for t in TREATMENTS
-        for r in range(1, N_REPLICATES + 1)
+        for r in range(1, replicates + 1)
     ]
     return pd.DataFrame(rows)
 
@@ -1308,7 +1313,7 @@ def sample_table() -> pd.DataFrame:
 def library_factors(seed: int, params: SimulationParams) -> np.ndarray:
     """Per-sample library size factors, evenly spread over the range and shuffled by seed."""
     rng = np.random.default_rng([seed, 7])
-    n = len(CELL_LINES) * len(TREATMENTS) * N_REPLICATES
+    n = len(CELL_LINES) * len(TREATMENTS) * params.replicates
     grid = np.round(np.linspace(params.library_factor_min, params.library_factor_max, n), 3)
     return grid[rng.permutation(n)]
 
@@ -1352,7 +1357,7 @@ def _build_model(seed: int, params: SimulationParams, catalogue: Path) -> _Model
             k += 1
             t.transcript_id = f"ENSMUST9{k:010d}"
     _make_sequences(layout, genes, params, np.random.default_rng([seed, 5]))
-    samples = sample_table()
+    samples = sample_table(params.replicates)
     lib = library_factors(seed, params)
     # expected fragments (genes x samples) and negative-binomial (gamma-Poisson) draws
     log2_means = np.array(
@@ -1508,11 +1513,11 @@ _README_TEMPLATE = """\
 # Sample experiment (simulated)
 
 A small, fully simulated mouse RNA-seq experiment for trying and testing redoxseq: sorafenib
-resistant vs sensitive liver-cancer cells, each treated with vehicle or sorafenib, three
+resistant vs sensitive liver-cancer cells, each treated with vehicle or sorafenib, {replicates}
 replicates. Made by `redoxseq/sim/experiment.py`; every byte is reproduced by
 
 ```
-python -m redoxseq.simulate --seed {seed} --outdir resources/sample_experiment
+python -m redoxseq.simulate --seed {seed}{scale_args} --outdir resources/sample_experiment
 ```
 
 Gene symbols and Ensembl gene IDs are real mouse genes (file `source/gene_catalogue.tsv`, see
@@ -1681,14 +1686,27 @@ def _write_readme(
     biotypes = truth["gene_biotype"].value_counts()
     gtf_genes = truth
     n_tx = 0
-    param_dump = "\n".join(f"{k} = {v!r}" for k, v in asdict(params).items())
+    # `replicates` is listed only when it is not the bundled 3 (keeps the committed README)
+    param_dump = "\n".join(
+        f"{k} = {v!r}"
+        for k, v in asdict(params).items()
+        if not (k == "replicates" and v == N_REPLICATES)
+    )
     with gzip.open(out / "annotation.gtf.gz", "rt") as gtf_handle:
         for line in gtf_handle:
             if "\ttranscript\t" in line:
                 n_tx += 1
     fai = pd.read_csv(out / "genome.fa.gz.fai", sep="\t", header=None)
+    default = SimulationParams()
+    scale_args = (
+        "" if params.replicates == default.replicates else (f" --replicates {params.replicates}")
+    )
+    if params.n_background != default.n_background and params != SimulationParams.tiny():
+        scale_args += f" --genes {params.n_background}"
     text = _README_TEMPLATE.format(
         seed=seed,
+        replicates="three" if params.replicates == 3 else str(params.replicates),
+        scale_args=scale_args,
         design_rows=design_rows,
         n_contigs=len(params.contigs),
         contigs=", ".join(params.contigs),
@@ -1753,6 +1771,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--catalogue", type=Path, default=DEFAULT_CATALOGUE)
     parser.add_argument("--tiny", action="store_true", help="a small experiment for tests")
     parser.add_argument(
+        "--replicates",
+        type=int,
+        default=N_REPLICATES,
+        help="replicates per cell_line x treatment group (4 groups; 12 -> 48 samples)",
+    )
+    parser.add_argument(
+        "--genes",
+        type=int,
+        default=None,
+        help="unchanged background genes (default 850; at most what the catalogue holds)",
+    )
+    parser.add_argument(
         "--make-catalogue",
         action="store_true",
         help="rebuild --catalogue from --id-map and --gmt instead of simulating",
@@ -1773,7 +1803,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         write_tsv(table, args.catalogue, index=False)
         return 0
     params = SimulationParams.tiny() if args.tiny else SimulationParams()
-    names = list(sample_table()["sample"])
+    if args.replicates < 2:
+        parser.error(f"--replicates {args.replicates}: at least 2 replicates per group")
+    scaled = {"replicates": args.replicates}
+    if args.genes is not None:
+        scaled["n_background"] = args.genes
+    params = replace(params, **scaled)
+    names = list(sample_table(params.replicates)["sample"])
     if not args.fastq or not all((args.outdir / "bams" / f"{s}.bam").is_file() for s in names):
         simulate_experiment(args.outdir, seed=args.seed, params=params, catalogue=args.catalogue)
     if args.fastq:

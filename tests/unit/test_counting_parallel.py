@@ -26,6 +26,13 @@ OPTIONS = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def split_small_files(request, monkeypatch):
+    """The test BAMs are small: split them anyway (the default counts them in one pass)."""
+    if request.node.originalname != "test_small_bam_is_counted_in_one_pass":
+        monkeypatch.setattr(counting_parallel, "SPLIT_MIN_BYTES", 0)
+
+
 @pytest.fixture(scope="module")
 def chr21_index():
     return build_gene_index(DEGNORM / "genes_chr21.gtf.gz")
@@ -100,3 +107,12 @@ def test_fractional_counts_do_not_depend_on_threads(indexed_bam, chr21_index, mo
     one = count_sample("s", [indexed_bam], chr21_index, options, strandedness="none")
     two = count_sample("s", [indexed_bam], chr21_index, options, strandedness="none", threads=2)
     assert one.counts.equals(two.counts)
+
+
+def test_small_bam_is_counted_in_one_pass(indexed_bam, chr21_index, caplog):
+    """Below SPLIT_MIN_BYTES no process pool is started; the counts are the same."""
+    assert indexed_bam.stat().st_size < counting_parallel.SPLIT_MIN_BYTES
+    with caplog.at_level(logging.INFO, logger="redoxseq.counting.parallel"):
+        result = count_bam(indexed_bam, chr21_index, OPTIONS[0], threads=2)
+    assert "one pass" in caplog.text and "processes" not in caplog.text
+    _same(result, count_bam(indexed_bam, chr21_index, OPTIONS[0], threads=1))

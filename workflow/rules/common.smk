@@ -91,6 +91,10 @@ def _design_factors():
 def get_final_outputs():
     """Every file the default target builds."""
     outputs = []
+    if (
+        COHORT_ONLY
+    ):  # cohort section: a cohort without contrasts runs only counts + cohort
+        return get_counting_outputs() + get_cohort_outputs()
     if not config["counting"]["count_matrix"]:
         outputs += [
             "results/counts/all.counts.tsv",
@@ -103,6 +107,7 @@ def get_final_outputs():
     # --- figures (plots section below) ---
     outputs += get_figure_outputs()
     # --- end figures ---
+    outputs += get_cohort_outputs()  # cohort section ([] without a `cohort:` section)
     return outputs
 
 
@@ -541,6 +546,108 @@ def get_gsea_outputs():
 
 
 # --- end gsea ---------------------------------------------------------------------------
+
+
+# ----------------------------------------------------------------------------------------
+# cohort: input functions and parse-time checks of the cohort stage (workflow/rules/
+# cohort.smk, included only when the config has a `cohort:` section)
+# ----------------------------------------------------------------------------------------
+
+COHORT = config.get("cohort")
+# A cohort without contrasts: only counting (or the matrix import) and the cohort stage run.
+COHORT_ONLY = COHORT is not None and not CONTRASTS
+
+
+def _check_cohort():
+    """Collections, score names, pairs and the strata column exist, before any job runs."""
+    from redoxseq.enrichment.genesets import read_gmt
+
+    if COHORT is None:
+        return
+    species_dir = GENESET_LIBRARY / config["species"]
+    bundled = sorted(p.stem for p in species_dir.glob("*.gmt"))
+    known_sets = []
+    for name in COHORT["collections"]:
+        if name not in bundled and name not in config["gsea"]["user_gene_sets"]:
+            raise WorkflowError(
+                f"config cohort.collections: {name!r} is neither bundled for species "
+                f"{config['species']!r} ({', '.join(bundled)}) nor a key of gsea.user_gene_sets"
+            )
+        known_sets += list(read_gmt(get_gmt_path(name)))
+    wanted = [s for s in COHORT["scores"] if s != "all"]
+    missing = [s for s in wanted if s not in known_sets]
+    if missing:
+        raise WorkflowError(
+            f"config cohort.scores: {missing} not in the collections {COHORT['collections']}; "
+            f"e.g. {known_sets[:5]} (or [all] for every scored set)"
+        )
+    if COHORT["pairs"]:
+        features = set(COHORT["genes"]) | set(
+            known_sets if "all" in COHORT["scores"] else wanted
+        )
+        for pair in COHORT["pairs"]:
+            for name in pair:
+                if name not in features:
+                    raise WorkflowError(
+                        f"config cohort.pairs: {name!r} (in {pair}) is not one of cohort.genes "
+                        "or cohort.scores; list it there first"
+                    )
+    column = COHORT["stratify_by"]
+    if column and column not in samples.columns:
+        raise WorkflowError(
+            f"config cohort.stratify_by: {column!r} is not a column of the sample sheet "
+            f"{config['samples']}; columns: {', '.join(map(str, samples.columns))}"
+        )
+    if COHORT["min_size"] > COHORT["max_size"]:
+        raise WorkflowError(
+            f"config cohort: min_size {COHORT['min_size']} > max_size {COHORT['max_size']}"
+        )
+
+
+_check_cohort()
+
+
+def get_cohort_gmts(wildcards):
+    """GMT files of the collections scored per sample by the cohort stage, by collection."""
+    return {name: get_gmt_path(name) for name in COHORT["collections"]}
+
+
+def get_counting_outputs():
+    """Count tables the default target builds when counting reads (none from a matrix)."""
+    if config["counting"]["count_matrix"]:
+        return []
+    return [
+        "results/counts/all.counts.tsv",
+        "results/counts/all.summary.tsv",
+        "results/counts/all.strandedness.tsv",
+    ]
+
+
+def get_cohort_outputs():
+    """Tables and figures of the cohort stage ([] without a `cohort:` section)."""
+    if COHORT is None:
+        return []
+    tables = [
+        "vst",
+        "scores",
+        "scores.skipped",
+        "features",
+        "correlations",
+        "distributions",
+    ]
+    tables += ["strata_tests"] if COHORT["stratify_by"] else []
+    figures = [
+        "scatter",
+        "correlation_heatmap",
+        "scores_heatmap",
+        "score_distributions",
+    ]
+    return expand("results/cohort/{table}.tsv", table=tables) + expand(
+        "results/figures/cohort/{figure}.{ext}", figure=figures, ext=FIGURE_FORMATS
+    )
+
+
+# --- end cohort -------------------------------------------------------------------------
 
 
 # ----------------------------------------------------------------------------------------
