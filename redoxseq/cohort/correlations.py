@@ -78,7 +78,7 @@ def _rank_columns(values: np.ndarray) -> np.ndarray:
 
 
 def correlation_matrix(values: np.ndarray, method: Method) -> np.ndarray:
-    """features x features coefficients of a samples x features matrix (no missing values).
+    """Features x features coefficients of a samples x features matrix (no missing values).
 
     A constant feature gives NaN with every other feature.
     """
@@ -249,7 +249,7 @@ def feature_table(
     scores: pd.DataFrame,
     score_names: Sequence[str],
 ) -> pd.DataFrame:
-    """samples x features: the VST of ``genes``, then the scores of ``score_names``.
+    """Samples x features: the VST of ``genes``, then the scores of ``score_names``.
 
     Parameters
     ----------

@@ -79,7 +79,7 @@ def score_cohort(
     threads: int = 1,
     seed: int = 0,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """ssGSEA score of every set of every collection in every sample.
+    """SsGSEA score of every set of every collection in every sample.
 
     Parameters
     ----------

@@ -163,7 +163,7 @@ def ssgsea_es(
 
 
 def normalise_es(es: np.ndarray) -> np.ndarray:
-    """gseapy's ssGSEA NES: ES divided by the range of all ES of the run (one collection)."""
+    """Gseapy's ssGSEA NES: ES divided by the range of all ES of the run (one collection)."""
     if es.size == 0:
         return es.copy()
     spread = float(np.max(es) - np.min(es))

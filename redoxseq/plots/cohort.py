@@ -1,5 +1,6 @@
-"""Figures of the cohort stage: feature-pair scatters, correlation heatmap, score heatmap,
-per-stratum distributions.
+"""Figures of the cohort stage.
+
+Feature-pair scatters, correlation heatmap, score heatmap, per-stratum distributions.
 
 Each function takes in-memory tables and returns a matplotlib ``Figure`` (object-oriented
 API), sized for a journal page (3.5 in one column, 7 in two columns); save it with

@@ -1300,7 +1300,8 @@ def _sha256(path: Path) -> str:
 
 def sample_table(replicates: int = N_REPLICATES) -> pd.DataFrame:
     """The 2 x 2 x ``replicates`` design: one row per sample (sample, cell_line, treatment,
-    replicate)."""
+    replicate).
+    """
     rows = [
         {"sample": f"{c}_{t}_{r}", "cell_line": c, "treatment": t, "replicate": r}
         for c in CELL_LINES
