@@ -1299,8 +1299,9 @@ def _sha256(path: Path) -> str:
 
 
 def sample_table(replicates: int = N_REPLICATES) -> pd.DataFrame:
-    """The 2 x 2 x ``replicates`` design: one row per sample (sample, cell_line, treatment,
-    replicate).
+    """The 2 x 2 x ``replicates`` design.
+
+    One row per sample: sample, cell_line, treatment, replicate.
     """
     rows = [
         {"sample": f"{c}_{t}_{r}", "cell_line": c, "treatment": t, "replicate": r}
