@@ -686,7 +686,11 @@ def get_run_record_inputs(wildcards):
     if units is not None:
         inputs["sheets"].append(config["units"])
         inputs["reads"] = [
-            str(path) for column in ("bam",) for path in units[column] if str(path)
+            str(path)
+            for column in ("bam", "fq1", "fq2")
+            if column in units.columns
+            for path in units[column]
+            if isinstance(path, str) and path
         ]
     annotation = [
         path
@@ -718,7 +722,12 @@ def get_run_record_input_kinds():
 
 def get_external_tools():
     """Command-line tools (besides Python packages) the configured run calls."""
-    return []
+    if not (units is not None and FASTQ_UNITS):
+        return []
+    tools = ["fastp", "hisat2", "samtools", "multiqc"]
+    if not config["alignment"]["hisat2_index"]:
+        tools.append("hisat2-build")
+    return tools
 
 
 # plots: figures and report tables (redoxseq.plots); the figure layout is an interface:
