@@ -738,6 +738,17 @@ from redoxseq.plots.choices import resolve_plot_choices as _resolve_plot_choices
 FIGURE_FORMATS = ["svg", "pdf", "png"]
 
 
+def get_sample_groups():
+    """sample -> group label for figures: its values of the design factors, joined by '_'."""
+    columns = _design_factors()
+    if not columns:
+        return {sample: sample for sample in SAMPLES}
+    return {
+        sample: "_".join(str(samples.loc[sample, column]) for column in columns)
+        for sample in SAMPLES
+    }
+
+
 def _plot_choices():
     """Genes and gene sets of interest resolved at parse time (errors name the config key)."""
     gmts = {c: get_gmt_path(c) for c in get_gsea_collections()}

@@ -352,7 +352,7 @@ rule plot_ssgsea:
     conda:
         "../../envs/plots.yaml"
     params:
-        groups=get_ssgsea_groups(),
+        groups=get_sample_groups(),
         group_by=get_plot_group_by(),
         gene_sets=PLOT_CHOICES.gene_sets,
         dpi=config["plots"]["dpi"],
