@@ -188,14 +188,15 @@ PartitionName={URGENT_PARTITION} Nodes={self.node} MaxTime=INFINITE State=UP Pri
                 str(DEFAULT_CONF_DIR),
                 *command,
             ]
-        log = (self.root / f"{name}.stdout.log").open("wb")
-        self.processes[name] = subprocess.Popen(
-            command,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=self.env,
-            start_new_session=True,
-        )
+        # the daemon keeps its own copy of the file descriptor; ours is closed at once
+        with (self.root / f"{name}.stdout.log").open("wb") as log:
+            self.processes[name] = subprocess.Popen(
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+                start_new_session=True,
+            )
 
     def _check_alive(self) -> None:
         for name, process in self.processes.items():
