@@ -333,8 +333,15 @@ def test_report_holds_every_figure_and_every_image_loads(finished_run, tmp_path)
          "sensitive_vehicle"),
         ("CELL_DEATH_NECROPTOSIS", "sorafenib_vs_vehicle_in_resistant", "resistant_sorafenib",
          "resistant_vehicle"),
-        ("CELL_DEATH_PYROPTOSIS", "resistant_vs_sensitive", "resistant_vehicle",
-         "sensitive_vehicle"),
+        pytest.param(
+            "CELL_DEATH_PYROPTOSIS", "resistant_vs_sensitive", "resistant_vehicle",
+            "sensitive_vehicle",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="issue 13 finding, as WP4313 above: difference +80.7 but Welch p = "
+                "0.061 since the VST scored by ssGSEA is no longer prefiltered",
+            ),
+        ),
         ("CELL_DEATH_AUTOPHAGY", "resistant_vs_sensitive", "resistant_vehicle",
          "sensitive_vehicle"),
     ],
