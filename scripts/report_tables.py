@@ -1,8 +1,4 @@
-"""Adapter: run-wide report pages.
-
-Contrasts, design pre-flight, configuration, versions, the GSEA summary and the ssGSEA
-group comparison.
-"""
+"""Adapter: run-wide report pages (contrasts, design, config, versions, GSEA, ssGSEA)."""
 
 from redoxseq.io import read_tsv, write_text
 from redoxseq.logs import setup_logging

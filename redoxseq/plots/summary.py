@@ -1,7 +1,7 @@
 """Whole-experiment figures.
 
-DE gene counts, UpSet of the gene lists, genes of interest across contrasts, per-sample
-ssGSEA scores (heatmap and group plots), and the one-page overview.
+DE gene counts, UpSet of the gene lists, genes of interest across contrasts, per-sample ssGSEA
+scores (heatmap and group plots), and the one-page overview.
 """
 
 from __future__ import annotations
@@ -128,7 +128,10 @@ def plot_upset(sets: Mapping[str, set[str]], *, title: str, max_intersections: i
     empty = [name for name in sets if name not in nonempty]
     if not nonempty:
         return empty_figure("no gene was called in any contrast")
-    data = from_contents({name: sorted(genes) for name, genes in nonempty.items()})
+    with warnings.catch_warnings():
+        # upsetplot 0.9 calls a pandas fillna that pandas 2.2 deprecates (FutureWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        data = from_contents({name: sorted(genes) for name, genes in nonempty.items()})
     longest = max(len(name) for name in nonempty)
     n_bars = min(max_intersections, len(upset_intersections(nonempty)))
     width = min(DOUBLE_COLUMN, max(SINGLE_COLUMN, 0.055 * longest + 0.2 * n_bars + 1.4))

@@ -1,7 +1,7 @@
 """Self-contained HTML pages that show a table in the report.
 
-The top rows as a sortable table (click a header), the full table attached as a TSV
-download, a short description.
+The top rows as a sortable table (click a header), the full table attached as a TSV download,
+a short description.
 
 Snakemake's report shows an HTML result in a frame; these pages need nothing from outside
 (inline style and script, the TSV as a data: URL), so the report stays a single file.
@@ -225,7 +225,7 @@ def run_pages(
 ) -> dict[str, str]:
     """The run-wide report pages (HTML text of each).
 
-    Keyed ``contrasts``, ``design``, ``config``, ``versions``, ``gsea``, ``ssgsea``.
+    Keys: ``contrasts``, ``design``, ``config``, ``versions``, ``gsea``, ``ssgsea``.
 
     Parameters
     ----------
