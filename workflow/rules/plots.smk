@@ -140,7 +140,9 @@ rule plot_contrast:
     input:
         results="results/deseq2/{contrast}.results.tsv",
         summary="results/deseq2/{contrast}.summary.tsv",
-        contrasts="results/deseq2/contrasts.tsv",
+        # this contrast's row changes only with its results (above): another contrast's
+        # cutoff must not redraw this one's figures
+        contrasts=ancient("results/deseq2/contrasts.tsv"),
         vst="results/deseq2/vst.tsv",
         samples=config["samples"],
         lib=get_library_sources("scripts/plot_contrast.py"),
