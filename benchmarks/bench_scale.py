@@ -19,6 +19,7 @@ BAMs) through ``counting.count_matrix``: the import, the fit and every contrast.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -128,7 +129,8 @@ def main() -> None:
         summary.append({"samples": size, "dag_s": dag, "wall_s": total})
         print(
             f"## {size} samples: snakemake -n {dag:.1f} s, "
-            f"workflow {total:.0f} s at {args.cores} cores",
+            f"workflow {total:.0f} s at {args.cores} cores "
+            f"(load average {os.getloadavg()[1]:.1f} over the last 5 min)",
             flush=True,
         )
         print(rules.round(2).to_markdown(), flush=True)
@@ -156,8 +158,9 @@ def main() -> None:
             "counting={'count_matrix': 'data/counts.tsv'}",
         ]
         dag = _snakemake(work, "-n", "--quiet", *config)
+        # the target before --config: --config takes every word after it as a setting
         total = _snakemake(
-            work, "--cores", str(args.cores), *config, "results/deseq2/significant_genes.xlsx"
+            work, "results/deseq2/significant_genes.xlsx", "--cores", str(args.cores), *config
         )
         rules = _per_rule(work)
         print(
@@ -167,7 +170,14 @@ def main() -> None:
             flush=True,
         )
         print(rules.round(2).to_markdown(), flush=True)
-    print(pd.DataFrame(summary).round(1).to_markdown(index=False))
+    table = pd.DataFrame(summary)
+    if not table.empty:
+        # growth per sample relative to the smallest experiment: 1.0 = linear, < 1 = sublinear
+        first = table.iloc[0]
+        per_sample = table["samples"] / first["samples"]
+        table["dag_growth_per_sample"] = table["dag_s"] / first["dag_s"] / per_sample
+        table["wall_growth_per_sample"] = table["wall_s"] / first["wall_s"] / per_sample
+    print(table.round(2).to_markdown(index=False))
 
 
 if __name__ == "__main__":

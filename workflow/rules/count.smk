@@ -74,6 +74,8 @@ rule merge_counts:
         ),
     log:
         "logs/merge_counts/merge_counts.log",
+    benchmark:
+        "benchmarks/rules/merge_counts/merge_counts.tsv"
     conda:
         "../../envs/count.yaml"
     resources:

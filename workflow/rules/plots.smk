@@ -122,6 +122,8 @@ rule plot_qc_samples:
         coordinates="results/figures/qc/pca.coordinates.tsv",
     log:
         "logs/plot_qc_samples/all.log",
+    benchmark:
+        "benchmarks/rules/plot_qc_samples/all.tsv"
     conda:
         "../../envs/plots.yaml"
     resources:
@@ -313,6 +315,8 @@ rule plot_summary:
         intersections="results/figures/summary/de_genes_upset.intersections.tsv",
     log:
         "logs/plot_summary/all.log",
+    benchmark:
+        "benchmarks/rules/plot_summary/all.tsv"
     conda:
         "../../envs/plots.yaml"
     resources:
@@ -351,6 +355,8 @@ rule plot_ssgsea:
         ),
     log:
         "logs/plot_ssgsea/all.log",
+    benchmark:
+        "benchmarks/rules/plot_ssgsea/all.tsv"
     conda:
         "../../envs/plots.yaml"
     params:
@@ -441,6 +447,8 @@ rule report_tables:
         ),
     log:
         "logs/report_tables/all.log",
+    benchmark:
+        "benchmarks/rules/report_tables/all.tsv"
     conda:
         "../../envs/plots.yaml"
     params:
