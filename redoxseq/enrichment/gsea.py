@@ -994,6 +994,42 @@ def ora_contrast(
     return ora(lists, gene_sets, background, min_size=min_size, max_size=max_size)
 
 
+def expressed_genes(counts: pd.DataFrame, *, min_count: int, min_samples: int) -> pd.Index:
+    """Genes with at least ``min_count`` reads in at least ``min_samples`` samples.
+
+    The expressed-gene filter of the ssGSEA input: genes that are not expressed tie at the
+    bottom of every sample's ranking, and how many of them there are shifts every set's
+    score (GSVA's and ssGSEA's authors filter them first). ``min_count: 0`` keeps every gene.
+
+    Parameters
+    ----------
+    counts
+        genes x samples, raw read counts.
+    min_count
+        Reads a gene needs in a sample to count as expressed there.
+    min_samples
+        Samples in which a gene must be expressed.
+
+    Returns
+    -------
+    pandas.Index
+        The IDs of the expressed genes, in the order of ``counts``.
+    """
+    if min_count <= 0:
+        return counts.index
+    keep = (counts >= min_count).sum(axis=1) >= min_samples
+    logger.info(
+        "ssGSEA input: %d of %d genes have >= %d reads in >= %d samples",
+        int(keep.sum()), len(keep), min_count, min_samples,
+    )  # fmt: skip
+    if not keep.any():
+        raise InputError(
+            f"gsea.ssgsea.min_count: no gene has >= {min_count} reads in >= {min_samples} "
+            "samples; lower gsea.ssgsea.min_count (0 scores every gene)"
+        )
+    return counts.index[keep.to_numpy()]
+
+
 def score_samples(
     expression: pd.DataFrame,
     collections: Mapping[str, Mapping[str, Sequence[str]]],
@@ -1005,6 +1041,7 @@ def score_samples(
     max_size: int = 500,
     min_overlap: float = 0.05,
     annotation: pd.DataFrame | None = None,
+    expressed: pd.Index | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Score samples with ssGSEA and compare the scores for each contrast.
 
@@ -1021,6 +1058,9 @@ def score_samples(
         contrast -> its two groups or ``{"skip": reason}`` (:func:`compare_contrasts`).
     annotation
         Optional ``gene_id``/``gene_name`` table to map the index to symbols.
+    expressed
+        Optional gene IDs to score (:func:`expressed_genes`); the other genes of
+        ``expression`` are left out before ranking.
 
     Returns
     -------
@@ -1031,6 +1071,8 @@ def score_samples(
 
     collections, _ = drop_duplicate_sets(collections)  # a set scored in two collections: once
     mapping = id_to_symbol(annotation) if annotation is not None else None
+    if expressed is not None:
+        expression = expression.loc[expression.index.isin(expressed)]
     matrix = collapse_expression(expression, mapping)
     for name, gene_sets in collections.items():
         check_overlap(

@@ -318,30 +318,14 @@ def test_report_holds_every_figure_and_every_image_loads(finished_run, tmp_path)
         ("CELL_DEATH_APOPTOSIS", "sorafenib_vs_vehicle_in_sensitive", "sensitive_sorafenib",
          "sensitive_vehicle"),
         # CELL_DEATH_FERROPTOSIS is WP4313, scored once as ferroptosis/WP_FERROPTOSIS
-        pytest.param(
-            "WP_FERROPTOSIS", "sorafenib_vs_vehicle_in_sensitive", "sensitive_sorafenib",
-            "sensitive_vehicle",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="issue 13 finding, not yet explained: since the DE defaults follow R "
-                "(no prefilter: 1,018 instead of 615 genes in the scored VST), WP4313 is "
-                "higher in sensitive_sorafenib (difference +19.3) but Welch p = 0.106 > 0.05 "
-                "(it passed with the prefilter); prefilter vs blind/local trend not separated",
-            ),
-        ),
+        ("WP_FERROPTOSIS", "sorafenib_vs_vehicle_in_sensitive", "sensitive_sorafenib",
+         "sensitive_vehicle"),
         ("CELL_DEATH_NECROPTOSIS", "sorafenib_vs_vehicle_in_sensitive", "sensitive_sorafenib",
          "sensitive_vehicle"),
         ("CELL_DEATH_NECROPTOSIS", "sorafenib_vs_vehicle_in_resistant", "resistant_sorafenib",
          "resistant_vehicle"),
-        pytest.param(
-            "CELL_DEATH_PYROPTOSIS", "resistant_vs_sensitive", "resistant_vehicle",
-            "sensitive_vehicle",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="issue 13 finding, as WP4313 above: difference +80.7 but Welch p = "
-                "0.061 since the VST scored by ssGSEA is no longer prefiltered",
-            ),
-        ),
+        ("CELL_DEATH_PYROPTOSIS", "resistant_vs_sensitive", "resistant_vehicle",
+         "sensitive_vehicle"),
         ("CELL_DEATH_AUTOPHAGY", "resistant_vs_sensitive", "resistant_vehicle",
          "sensitive_vehicle"),
     ],

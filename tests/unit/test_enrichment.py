@@ -22,6 +22,7 @@ from redoxseq.enrichment.gsea import (
     attach_symbols,
     collapse_expression,
     compare_groups,
+    expressed_genes,
     gsea_contrast,
     ora,
     ora_contrast,
@@ -285,6 +286,34 @@ def test_ssgsea_separates_groups_and_is_thread_independent() -> None:
     row = comparison.set_index("gene_set").loc["REDOXSEQ_FERROPTOSIS_SUPPRESSORS"]
     assert row["numerator"] == "resistant_vehicle" and row["denominator"] == "sensitive_vehicle"
     assert row["difference"] > 0 and row["pvalue"] < 0.01
+
+
+def test_expressed_genes_keeps_genes_with_enough_reads_in_enough_samples() -> None:
+    counts = pd.DataFrame(
+        {"a": [10, 9, 0, 50], "b": [10, 10, 0, 0], "c": [0, 10, 10, 0]},
+        index=["two_samples", "two_samples_again", "one_sample", "one_high_sample"],
+    )
+    kept = expressed_genes(counts, min_count=10, min_samples=2)
+    assert kept.tolist() == ["two_samples", "two_samples_again"]
+    assert expressed_genes(counts, min_count=0, min_samples=2).equals(counts.index)
+    with pytest.raises(InputError, match=r"gsea\.ssgsea\.min_count"):
+        expressed_genes(counts, min_count=100, min_samples=1)
+
+
+def test_unexpressed_genes_left_out_change_the_scores_not_the_scored_sets() -> None:
+    """Unexpressed genes tie at the bottom of every ranking; leaving them out rescores."""
+    matrix, _ = _expression()
+    collections = {"ferroptosis": load_bundled("ferroptosis", "mouse")}
+    floor = matrix.min().min()
+    silent = pd.DataFrame(floor, index=[f"SILENT{i}" for i in range(400)], columns=matrix.columns)
+    padded = pd.concat([matrix, silent])
+    all_genes, _ = score_samples(padded, collections, {}, seed=SEED)
+    expressed, _ = score_samples(
+        padded, collections, {}, seed=SEED, expressed=pd.Index(matrix.index)
+    )
+    plain, _ = score_samples(matrix, collections, {}, seed=SEED)
+    assert _tsv(expressed) == _tsv(plain)
+    assert not np.allclose(all_genes["es"], plain["es"])
 
 
 def test_collapse_expression_keeps_highest_mean_per_symbol() -> None:

@@ -492,6 +492,24 @@ def get_ssgsea_expression(wildcards):
     }[config["gsea"]["ssgsea"]["expression"]]
 
 
+def get_ssgsea_expression_filter():
+    """gsea.ssgsea.min_count / min_samples, with min_samples "smallest_group" resolved to
+    the smallest group of samples sharing all levels of the design's factors (as the
+    DESeq2 vignette's prefilter; 1 when the design has no factor).
+    """
+    settings = config["gsea"]["ssgsea"]
+    min_samples = settings["min_samples"]
+    if min_samples == "smallest_group":
+        fitted = samples.loc[list(DESEQ2_PREFLIGHT.samples)]
+        factors = list(DESEQ2_PREFLIGHT.design.factors)
+        min_samples = (
+            int(fitted.groupby([fitted[f].astype(str) for f in factors]).size().min())
+            if factors
+            else 1
+        )
+    return {"min_count": int(settings["min_count"]), "min_samples": int(min_samples)}
+
+
 # --- issue 13: ssGSEA comparisons follow the contrasts ------------------------------------
 def get_ssgsea_comparisons():
     """contrast -> its two sample groups (numerator, denominator, within its at levels), or

@@ -90,6 +90,7 @@ rule ssgsea_scores:
     input:
         unpack(get_ssgsea_gmts),
         expression=get_ssgsea_expression,
+        counts="results/counts/all.counts.tsv",
         annotation=get_gene_annotation,
         coverage="results/gsea/gene_symbols.coverage.tsv",
         lib=get_library_sources("scripts/ssgsea_scores.py"),
@@ -115,6 +116,7 @@ rule ssgsea_scores:
         collections=config["gsea"]["ssgsea"]["collections"],
         comparisons=get_ssgsea_comparisons(),
         min_size=config["gsea"]["ssgsea"]["min_size"],
+        expression_filter=get_ssgsea_expression_filter(),
         max_size=config["gsea"]["max_size"],
         min_overlap=config["gsea"]["min_overlap"],
         seed=config["seed"],
