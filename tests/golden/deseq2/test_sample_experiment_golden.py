@@ -87,9 +87,14 @@ FILTER_DIFFERS: dict[tuple[str, str], tuple[int, int]] = {
     ("batched", "sorafenib_vs_vehicle_in_resistant"): (96, 108),
     ("batched", "sorafenib_response_resistant_vs_sensitive_alpha005"): (167, 155),
     ("default", "sorafenib_vs_vehicle_in_resistant"): (96, 108),
-    # ("default", "resistant_vs_sensitive_alpha005") differed (48 vs 24) until pyDESeq2's
-    # L-BFGS-B ran on SciPy 1.17 / scikit-learn 1.9: it now filters R's 24 genes.
     ("default", "sorafenib_response_resistant_vs_sensitive_alpha005"): (167, 155),
+}
+#: cases whose filter threshold sits on a knife edge: pyDESeq2's DefaultInference lands on R's
+#: threshold or one theta step above it depending on the installed numeric libraries' builds
+#: (R's 24 genes on 2026-12-04; 48 on a fresh install of 2026-12-05 with numpy 2.4.6, SciPy
+#: 1.17.1, scikit-learn 1.9.1): either R's set, or exactly this (ours, R's) with R's set inside
+FILTER_KNIFE_EDGE: dict[tuple[str, str], tuple[int, int]] = {
+    ("default", "resistant_vs_sensitive_alpha005"): (48, 24),
 }
 
 
@@ -213,7 +218,12 @@ def test_independent_filtering_removes_the_same_genes_as_r(engine: str, case: st
     theirs = _r(f"r_results.{case}.tsv.gz").reindex(ours.index)
     filtered = ours["pvalue"].notna() & ours["padj"].isna()
     r_filtered = theirs["pvalue"].notna() & theirs["padj"].isna()
-    assert filtered.equals(r_filtered), (int(filtered.sum()), int(r_filtered.sum()))
+    sizes = (int(filtered.sum()), int(r_filtered.sum()))
+    if (engine, case) in FILTER_KNIFE_EDGE and not filtered.equals(r_filtered):
+        assert sizes == FILTER_KNIFE_EDGE[(engine, case)], sizes
+        assert not (r_filtered & ~filtered).any()  # one theta step above R's: R's genes too
+        return
+    assert filtered.equals(r_filtered), sizes
 
 
 @pytest.mark.parametrize("case", CASES)
