@@ -11,7 +11,7 @@ from matplotlib.patches import Patch
 from scipy.cluster import hierarchy
 from scipy.spatial.distance import pdist
 
-from redoxseq.plots.style import DIVERGING_CMAP, level_colours, text_width
+from redoxseq.plots.style import DIVERGING_CMAP, level_colours, sample_label_points, text_width
 
 
 def zscore_rows(values: pd.DataFrame) -> pd.DataFrame:
@@ -62,6 +62,7 @@ def annotated_heatmap(
     limits: tuple[float, float] | None = (-2.5, 2.5),
     row_height: float = 0.11,
     metric: str = "euclidean",
+    row_noun: str = "rows",
 ) -> Figure:
     """Heatmap of ``values`` (rows x samples) with group bars above the columns.
 
@@ -79,6 +80,9 @@ def annotated_heatmap(
         labels of the rows, in the order of ``values`` (default: the index).
     limits
         colour-scale limits (None: the data range).
+    row_noun
+        what the rows are, for the axis label that replaces their names when there are
+        more than 80 (e.g. "samples").
     """
     array = values.to_numpy(dtype=float)
     labels = list(row_labels) if row_labels is not None else [str(i) for i in values.index]
@@ -96,7 +100,6 @@ def annotated_heatmap(
     n_rows = len(row_order)
     show_row_labels = n_rows <= 80
     row_font = 6 if n_rows <= 40 else 5
-    col_font = 6 if len(samples) <= 24 else 4.5
     # Layout in inches, left to right: row dendrogram, heatmap, row labels, colour bar, legend.
     labels_w = (
         max((text_width(labels[i], row_font) for i in row_order), default=0.1) + 0.1
@@ -112,7 +115,13 @@ def annotated_heatmap(
     heat_h = max(1.0, row_height * n_rows) if show_row_labels else 3.5
     dendro_h = 0.4 if col_link is not None else 0.0
     bar_h = 0.1 * len(factors)
-    sample_h = max(text_width(str(s), col_font) for s in samples) + 0.1
+    # sample names at a size that fits one column each, or the count when none fits
+    col_font = sample_label_points(len(samples), heat_w)
+    sample_h = (
+        max(text_width(str(s), min(col_font, 6.0)) for s in samples) + 0.1
+        if col_font is not None
+        else 0.2
+    )
     title_h = 0.35
     height = title_h + dendro_h + bar_h + 0.04 + heat_h + sample_h + 0.05
     figure = Figure(figsize=(width, height))
@@ -150,15 +159,24 @@ def annotated_heatmap(
     else:
         vmin, vmax = float(np.nanmin(shown)), float(np.nanmax(shown))
     image = heat.imshow(shown, aspect="auto", cmap=cmap, vmin=vmin, vmax=vmax)
-    heat.set_xticks(
-        range(len(samples)), labels=[str(s) for s in samples], rotation=90, fontsize=col_font
-    )
+    if col_font is not None:
+        heat.set_xticks(
+            range(len(samples)),
+            labels=[str(s) for s in samples],
+            rotation=90,
+            fontsize=min(col_font, 6.0),
+        )
+    else:
+        heat.set_xticks([])
+        heat.set_xlabel(f"{len(samples)} samples (groups: bars above)", fontsize=6)
     if show_row_labels:
         heat.set_yticks(range(n_rows), labels=[labels[i] for i in row_order], fontsize=row_font)
         heat.yaxis.tick_right()
     else:
         heat.set_yticks([])
-        heat.set_ylabel(f"{n_rows} rows")
+        # on the right, where the row names would be: the left holds the dendrogram
+        heat.yaxis.set_label_position("right")
+        heat.set_ylabel(f"{n_rows} {row_noun}", fontsize=6)
     heat.tick_params(length=0, pad=1.5)
     for spine in heat.spines.values():
         spine.set_visible(False)

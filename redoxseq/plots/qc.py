@@ -10,10 +10,12 @@ API); the adapters in ``scripts/`` save them with :func:`redoxseq.plots.style.sa
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
@@ -29,7 +31,9 @@ from redoxseq.plots.style import (
     level_colours,
     level_markers,
     require_columns,
+    sample_label_points,
     styled,
+    text_width,
 )
 
 logger = logging.getLogger(__name__)
@@ -37,6 +41,29 @@ logger = logging.getLogger(__name__)
 
 def _width_for(n_samples: int) -> float:
     return SINGLE_COLUMN if n_samples <= 12 else DOUBLE_COLUMN
+
+
+def _bar_axis_length(width: float) -> float:
+    """Approximate data-axis length (inches) of a bar chart ``width`` wide, legend outside."""
+    return max(width - 2.2, 1.0)
+
+
+def _names_height(names: Sequence[str], points: float | None) -> float:
+    """Height (inches) of rotated sample names at ``points`` (0.15: the count line instead)."""
+    if points is None:
+        return 0.15
+    return max(text_width(str(name), points) for name in names) + 0.05
+
+
+def _label_samples(
+    axes: Axes, positions: np.ndarray, names: Sequence[str], points: float | None, what: str
+) -> None:
+    """One rotated name per bar, or, when names cannot fit, the count on the axis label."""
+    if points is None:
+        axes.set_xticks([])
+        axes.set_xlabel(f"{len(names)} {what}")
+        return
+    axes.set_xticks(positions, labels=list(names), rotation=90, fontsize=points)
 
 
 def _millions(value: float, _position: int) -> str:
@@ -76,7 +103,9 @@ def plot_library_sizes(
     colours = level_colours(groups)
     panels = 2 if size_factors is not None else 1
     width = _width_for(len(order))
-    figure = Figure(figsize=(width, 1.0 + 0.9 * panels + 0.06 * max(len(s) for s in order)))
+    label_points = sample_label_points(len(order), _bar_axis_length(width))
+    names_h = _names_height(order, label_points)
+    figure = Figure(figsize=(width, 1.0 + 0.9 * panels + names_h))
     axes_list = figure.subplots(panels, 1, sharex=True, squeeze=False)[:, 0]
     positions = np.arange(len(order))
     bar_colours = [colours[groups[s]] for s in order]
@@ -90,7 +119,7 @@ def plot_library_sizes(
         axes_list[1].bar(positions, factors.to_numpy(), color=bar_colours, width=0.8)
         axes_list[1].axhline(1.0, color="black", linewidth=0.5, linestyle=":")
         axes_list[1].set_ylabel("size factor")
-    axes_list[-1].set_xticks(positions, labels=order, rotation=90)
+    _label_samples(axes_list[-1], positions, order, label_points, "samples, in sheet order")
     handles = [
         Line2D([], [], marker="s", linestyle="", color=c, label=g) for g, c in colours.items()
     ]
@@ -128,7 +157,9 @@ def plot_read_assignment(summary: pd.DataFrame) -> Figure:
     )
     categories = (["Assigned"] if "Assigned" in fractions.index else []) + list(others.index)
     width = _width_for(summary.shape[1])
-    figure = Figure(figsize=(width, 2.6 + 0.05 * max(len(s) for s in summary.columns)))
+    names = [str(s) for s in summary.columns]
+    label_points = sample_label_points(len(names), _bar_axis_length(width))
+    figure = Figure(figsize=(width, 2.6 + _names_height(names, label_points)))
     axes = figure.add_subplot()
     positions = np.arange(fractions.shape[1])
     bottom = np.zeros(fractions.shape[1])
@@ -139,22 +170,23 @@ def plot_read_assignment(summary: pd.DataFrame) -> Figure:
         axes.bar(positions, row, bottom=bottom, label=label, color=palette[k % len(palette)])
         bottom += row
     rotate = 90 if len(positions) > 12 else 0
-    for x, total in zip(positions, totals, strict=True):
-        axes.text(
-            float(x),
-            1.01,
-            _millions(float(total), 0),
-            ha="center",
-            va="bottom",
-            fontsize=5,
-            rotation=rotate,
-        )
-    axes.set_xticks(positions, labels=list(fractions.columns), rotation=90)
+    if label_points is not None:  # totals fit above the bars when the names fit below them
+        for x, total in zip(positions, totals, strict=True):
+            axes.text(
+                float(x),
+                1.01,
+                _millions(float(total), 0),
+                ha="center",
+                va="bottom",
+                fontsize=min(5.0, label_points),
+                rotation=rotate,
+            )
+    _label_samples(axes, positions, names, label_points, "samples, in sheet order")
     axes.set_ylim(0, 1.0)
     axes.set_ylabel("fraction of reads (fragments)")
-    axes.set_title(
-        "Read assignment per sample (total above each bar)", loc="left", pad=20 if rotate else 10
-    )
+    where = "above each bar" if label_points is not None else "in the read assignment table"
+    title = f"Read assignment per sample (totals {where})"
+    axes.set_title(title, loc="left", pad=20 if rotate and label_points is not None else 10)
     axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return figure
 
@@ -176,7 +208,9 @@ def plot_strandedness(table: pd.DataFrame) -> Figure:
     calls = table["chosen"].astype(str)
     colours = level_colours(sorted(set(calls)))
     width = _width_for(len(order))
-    figure = Figure(figsize=(width, 2.3 + 0.05 * max(len(str(s)) for s in order)))
+    names = [str(s) for s in order]
+    label_points = sample_label_points(len(names), _bar_axis_length(width))
+    figure = Figure(figsize=(width, 2.3 + _names_height(names, label_points)))
     axes = figure.add_subplot()
     positions = np.arange(len(order))
     axes.vlines(positions, 0, values, color="#999999", linewidth=0.6)
@@ -194,7 +228,7 @@ def plot_strandedness(table: pd.DataFrame) -> Figure:
         axes.text(len(order) - 0.4, y, text, fontsize=5.5, va="bottom", ha="right", color="#555555")
     axes.set_ylim(-0.03, 1.03)
     axes.set_xlim(-0.6, len(order) - 0.4)
-    axes.set_xticks(positions, labels=[str(s) for s in order], rotation=90)
+    _label_samples(axes, positions, names, label_points, "samples, in sheet order")
     axes.set_ylabel("fraction of reads on the\ngene's strand")
     axes.set_title("Library strandedness per sample", loc="left")
     handles = [
@@ -238,6 +272,7 @@ def plot_sample_distances(
         cmap=SEQUENTIAL_CMAP + "_r",
         limits=(0.0, float(distances.max()) or 1.0),
         row_height=0.11 if len(table) <= 24 else 0.075,
+        row_noun="samples",
     )
 
 

@@ -183,6 +183,35 @@ def figure_paths(outputs: object, name: str | None = None) -> list[str]:
     return paths
 
 
+#: smallest font (points) a sample name is printed in; below it the names are left out
+MIN_LABEL_POINTS = 4.5
+#: largest font (points) of a sample name on an axis with one tick per sample
+MAX_LABEL_POINTS = 6.5
+
+
+def sample_label_points(n_samples: int, axis_length: float) -> float | None:
+    """Font size (points) at which ``n_samples`` rotated names fit side by side, or None.
+
+    Parameters
+    ----------
+    n_samples
+        Ticks along the axis, one per sample.
+    axis_length
+        Length of the axis in inches.
+
+    Returns
+    -------
+    float or None
+        ``MAX_LABEL_POINTS`` or less, so that neighbouring names (rotated 90 degrees, one
+        line high each) do not overlap; None when even ``MIN_LABEL_POINTS`` would overlap, in
+        which case a figure shows the sample count instead of the names (its table has them).
+    """
+    slot = axis_length * 72.0 / max(n_samples, 1) * 0.9
+    if slot < MIN_LABEL_POINTS:
+        return None
+    return min(MAX_LABEL_POINTS, slot)
+
+
 def text_width(text: str, fontsize: float) -> float:
     """Width in inches of ``text`` set in the house font at ``fontsize`` points."""
     from matplotlib.font_manager import FontProperties

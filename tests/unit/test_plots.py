@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import numpy as np
@@ -22,7 +23,13 @@ from redoxseq.plots.contrasts import (
 )
 from redoxseq.plots.enrichment import plot_gsea_nes, plot_ora, plot_running_sum, running_sum
 from redoxseq.plots.labels import overlapping_pairs
-from redoxseq.plots.qc import compute_pca, plot_pca, plot_read_assignment
+from redoxseq.plots.qc import (
+    compute_pca,
+    plot_library_sizes,
+    plot_pca,
+    plot_read_assignment,
+    plot_sample_distances,
+)
 from redoxseq.plots.style import save_figure
 from redoxseq.plots.summary import (
     genes_of_interest_matrix,
@@ -347,3 +354,44 @@ def test_genes_of_interest_are_mapped_to_human_and_sets_checked() -> None:
     }
     with pytest.raises(ConfigError, match=r"plots.gene_sets_of_interest.*'NOPE'"):
         resolve_plot_choices({**plots, "gene_sets_of_interest": ["NOPE"]}, "human", gmts)
+
+
+def _tick_label_boxes(figure, axis: str) -> list:  # type: ignore[no-untyped-def]
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    boxes = []
+    for axes in figure.axes:
+        ticks = axes.get_xticklabels() if axis == "x" else axes.get_yticklabels()
+        boxes += [t.get_window_extent(renderer) for t in ticks if t.get_text()]
+    return boxes
+
+
+@pytest.mark.parametrize("n_samples", [12, 48, 96])
+def test_sample_names_never_overlap_and_give_way_to_the_count(n_samples: int) -> None:
+    """Bar charts and heatmaps name each sample while the names fit; past that, the count."""
+    rng = np.random.default_rng(n_samples)
+    samples = [f"resistant_sorafenib_{i}" for i in range(n_samples)]
+    sheet = pd.DataFrame({"group": (["a", "b"] * n_samples)[:n_samples]}, index=samples)
+    counts = pd.DataFrame(rng.poisson(50, size=(200, n_samples)), columns=samples)
+    summary = pd.DataFrame(
+        rng.integers(100, 1000, size=(3, n_samples)),
+        index=["Assigned", "Unassigned_NoFeatures", "Unassigned_Ambiguity"],
+        columns=samples,
+    )
+    expression = pd.DataFrame(rng.normal(8, 1, size=(200, n_samples)), columns=samples)
+    figures = {
+        "library sizes": plot_library_sizes(counts, sheet, group_by=["group"]),
+        "read assignment": plot_read_assignment(summary),
+        "sample distances": plot_sample_distances(expression, sheet, group_by=["group"]),
+    }
+    for name, figure in figures.items():
+        boxes = _tick_label_boxes(figure, "x")
+        names_shown = len(boxes) > 0
+        overlaps = [(a, b) for a, b in itertools.pairwise(boxes) if a.overlaps(b)]
+        assert not overlaps, (name, n_samples, len(overlaps))
+        xlabels = " ".join(axes.get_xlabel() for axes in figure.axes)
+        if not names_shown:
+            assert f"{n_samples} samples" in xlabels, (name, xlabels)
+        if n_samples <= 48:
+            assert names_shown, (name, n_samples)
