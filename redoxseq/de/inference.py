@@ -43,7 +43,8 @@ and ``tests/unit/test_inference.py`` for the measured agreement):
   :func:`_r_genewise_alpha`. On flat likelihoods (near-Poisson genes) R's line search stops
   far from the optimum, and where it stops decides which genes enter the trend fit
   (``> 100 * minDisp``), so the optimum is not the target there; R's stopping point is.
-  MAP estimates keep the Newton / L-BFGS-B path above.
+  The MAP estimates of that engine come from :meth:`BatchedInference.alpha_map_r` (R's search
+  with the prior, from R's start; called by ``redoxseq.de.fit``'s ``fit_MAP_dispersions``).
 - ``wald_test``: closed form, vectorized.
 - ``lfc_shrink_nbinom_glm``: the apeGLM-prior MAP fit by a batched, damped Newton method
   converged far tighter than pyDESeq2's L-BFGS-B (``ftol = gtol = 1e-8``); genes where Newton
@@ -978,7 +979,8 @@ def _r_line_search(
     stays); an accepted one moves the gene, and the search stops when that rise is below
     ``dispTol = 1e-6`` or the gene is below ``min_log_alpha``. After an accepted step
     ``kappa`` grows by 10 % up to ``kappa_0``, and every fifth accepted step halves it. At most
-    ``maxit = 100`` iterations. This is the behaviour documented for
+    ``maxit = 100`` iterations. (Not measured, safeguards: the stop below ``min_log_alpha``
+    and proposals kept within ``_R_LOG_ALPHA_RANGE``.) This is the behaviour documented for
     ``estimateDispersionsGeneEst`` (``kappa_0``, ``dispTol``, ``maxit``), with the step rules
     measured on R 1.38.3 (``tests/golden/README.md``): R's iteration counts and estimates are
     reproduced on every gene whose likelihood is not flat to rounding.
@@ -1061,6 +1063,24 @@ def _r_genewise_alpha(
         x = np.where(keep, x0, x)
         stalled = (iters <= 1) | (iters >= _R_MAXIT)
         refit = np.flatnonzero(stalled & ~(np.exp(x) <= 10 * min_disp))
+        if refit.size:
+            x[refit] = _r_grid_alpha(prob, refit, float(np.log(min_disp)), float(np.log(max_disp)))
+    return x, ~stalled
+
+
+def _r_map_alpha(
+    prob: _AlphaProblem, x0: np.ndarray, min_disp: float, max_disp: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """R DESeq2's MAP dispersion estimates (log scale) and their converged mask.
+
+    :func:`_r_line_search` on the log posterior with the prior (``prob``), from R's start
+    ``x0``. A gene that runs out of iterations takes the grid search with the prior (R's
+    ``fitDispGridWrapper(usePrior = TRUE)``); on the fixtures no gene does.
+    """
+    with np.errstate(all="ignore"):
+        x, iters, _, _ = _r_line_search(prob, x0, float(np.log(min_disp / 10)))
+        stalled = (iters < 1) | (iters >= _R_MAXIT)
+        refit = np.flatnonzero(stalled)
         if refit.size:
             x[refit] = _r_grid_alpha(prob, refit, float(np.log(min_disp)), float(np.log(max_disp)))
     return x, ~stalled
@@ -1368,6 +1388,40 @@ class BatchedInference(DefaultInference):
                 logger.debug("alpha_mle: %d gene(s) solved by pyDESeq2's scipy path", fb.sum())
             disp_out[b] = out
             conv_out[b] = conv
+
+        self._map_blocks(block, self._blocks(G, n))
+        return disp_out, conv_out
+
+    def alpha_map_r(
+        self,
+        counts: np.ndarray,
+        design_matrix: np.ndarray,
+        mu: np.ndarray,
+        alpha_hat: np.ndarray,
+        start: np.ndarray,
+        min_disp: float,
+        max_disp: float,
+        prior_disp_var: float,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """R's MAP dispersion estimates: :func:`_r_map_alpha` for all genes, by blocks.
+
+        ``alpha_hat``: the trend (prior mean); ``start``: R's starting points. The fitted
+        means are floored at ``min_mu`` as for the gene-wise estimates.
+        """
+        X = np.asarray(design_matrix, dtype=float)
+        n, G = counts.shape
+        prior_mean = np.log(np.asarray(alpha_hat, dtype=float))
+        x0 = np.log(np.clip(np.asarray(start, dtype=float), min_disp, max_disp))
+        disp_out = np.empty(G)
+        conv_out = np.empty(G, dtype=bool)
+
+        def block(b: slice) -> None:
+            Y = np.ascontiguousarray(counts[:, b].T, dtype=float)
+            MU = np.maximum(np.asarray(mu[:, b], dtype=float).T, self.min_mu)
+            prob = _AlphaProblem(Y, np.ascontiguousarray(MU), X, prior_mean[b], prior_disp_var,
+                                 True, True)  # fmt: skip
+            x, conv = _r_map_alpha(prob, x0[b].copy(), min_disp, max_disp)
+            disp_out[b], conv_out[b] = np.exp(x), conv
 
         self._map_blocks(block, self._blocks(G, n))
         return disp_out, conv_out

@@ -420,6 +420,20 @@ def test_r_genewise_estimates(problem):
     assert get_inference("batched", 1).genewise == "r"
 
 
+def test_r_map_is_the_line_search_with_the_prior(problem):
+    X, counts, mu, alpha_hat, _ = _alpha_problem(problem, True, 5)
+    trend = np.full(alpha_hat.size, 0.05)
+    start = np.clip(alpha_hat, 1e-8, 10.0)
+    got, conv = BatchedInference(genewise="r", chunk_elements=300).alpha_map_r(
+        counts, X, mu, trend, start, 1e-8, 10.0, 0.7
+    )
+    prob = _AlphaProblem(counts.T.copy(), mu.T.copy(), X, np.log(trend), 0.7, True, True)
+    x0 = np.log(start)
+    ref = [_r_search_one_gene(prob, i, x0[i]) for i in range(x0.size)]
+    assert conv.all()  # no gene runs out of iterations here
+    np.testing.assert_allclose(np.log(got), [r[0] for r in ref], rtol=0, atol=1e-12)
+
+
 def test_alpha_objective_and_derivatives(problem):
     X, counts, mu, alpha_hat, _ = _alpha_problem(problem, True, 5)
     prob = _AlphaProblem(counts.T.copy(), mu.T.copy(), X, np.log(alpha_hat), 0.7, True, True)

@@ -168,6 +168,25 @@ def test_genewise_dispersions_are_rs(case: str) -> None:
     assert rel.max() < GENEWISE_RTOL.get(case, 1e-6), rel.max()
 
 
+#: largest relative difference of final dispersions from R's ``dispersions(dds)``: MAP by R's
+#: line search from R's start (observed <= 2.3e-9 on the group designs), 2.2e-4 on
+#: ``~ run + tissue`` (its means, above)
+FINAL_RTOL = {"marioni2008": 5e-4}
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c != "marioni2008_tissue"])
+def test_final_dispersions_are_rs(case: str) -> None:
+    """Final dispersions (MAP, or gene-wise for outliers) vs R's. Not on Marioni ``~ tissue``:
+    its local trend is 1-9 % from R's because of one trend-fit gene (GENEWISE_EXPLAINED)."""
+    _, model = _fit(case)
+    r = pd.read_csv(GOLDEN / case / "r_dispersions.tsv.gz", sep="\t", index_col=0,
+                    na_values=["NA"]).loc[model.genes]  # fmt: skip
+    theirs = r["dispersion"].to_numpy()
+    fitted = np.isfinite(theirs)
+    rel = np.abs(model.dispersions[fitted] / theirs[fitted] - 1)
+    assert rel.max() < FINAL_RTOL.get(case, 1e-8), rel.max()
+
+
 @pytest.mark.parametrize(("case", "name"), WALD)
 def test_wald_called_genes_match_r_default(case: str, name: str) -> None:
     report, model = _fit(case)
