@@ -36,6 +36,15 @@ and ``tests/unit/test_inference.py`` for the measured agreement):
   fail use ``pydeseq2.utils.fit_alpha_mle``; when that fails too, the
   grid search keeps the prior (pyDESeq2 0.5 drops it there, which turns a failed MAP fit
   into the gene-wise estimate; R's ``fitDispGridWrapper`` keeps it).
+- ``alpha_mle`` with ``genewise="r"`` (the pipeline's engine, ``get_inference("batched")``):
+  the gene-wise estimates (no prior) are R DESeq2's instead, from its documented estimator
+  (``estimateDispersionsGeneEst``: ``kappa_0 = 1``, ``dispTol = 1e-6``, ``maxit = 100``,
+  fitted means floored at ``minmu = 0.5``) with the step rules measured on R 1.38.3:
+  :func:`_r_genewise_alpha`. On flat likelihoods (near-Poisson genes) R's line search stops
+  far from the optimum, and where it stops decides which genes enter the trend fit
+  (``> 100 * minDisp``), so the optimum is not the target there; R's stopping point is.
+  The MAP estimates of that engine come from :meth:`BatchedInference.alpha_map_r` (R's search
+  with the prior, from R's start; called by ``redoxseq.de.fit``'s ``fit_MAP_dispersions``).
 - ``wald_test``: closed form, vectorized.
 - ``lfc_shrink_nbinom_glm``: the apeGLM-prior MAP fit by a batched, damped Newton method
   converged far tighter than pyDESeq2's L-BFGS-B (``ftol = gtol = 1e-8``); genes where Newton
@@ -948,6 +957,135 @@ def _newton_alpha(
     return x, converged & ~failed, failed, settled
 
 
+# R DESeq2's gene-wise dispersion estimator (estimateDispersionsGeneEst at its defaults).
+_R_KAPPA0 = 1.0  # kappa_0: the first proposal is a step of the gradient itself
+_R_DISP_TOL = 1e-6  # dispTol: stop when the log posterior rises by less than this
+_R_MAXIT = 100  # maxit
+_R_ARMIJO = 1e-4  # sufficient increase: at least 1e-4 x kappa x gradient^2
+_R_LOG_ALPHA_RANGE = (-30.0, 10.0)  # proposals are kept within this log-dispersion range
+_R_GRID = 20  # points of the coarse and of the fine grid search
+_R_NO_INCREASE = 1e-6  # relative rise of the log posterior below which the start is kept
+
+
+def _r_line_search(
+    prob: _AlphaProblem, x0: np.ndarray, min_log_alpha: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """R DESeq2's line search for the gene-wise dispersion, for every gene of a block at once.
+
+    Gradient ascent of the Cox-Reid adjusted log likelihood in ``x = log(alpha)``: from ``x``,
+    the proposal is ``x + kappa * dlp`` (``dlp``: the derivative, ``kappa`` starts at
+    ``kappa_0 = 1``). A proposal that does not raise the log posterior by at least
+    ``1e-4 * kappa * dlp^2`` is rejected and ``kappa`` halved (the iteration counts; the gene
+    stays); an accepted one moves the gene, and the search stops when that rise is below
+    ``dispTol = 1e-6`` or the gene is below ``min_log_alpha``. After an accepted step
+    ``kappa`` grows by 10 % up to ``kappa_0``, and every fifth accepted step halves it. At most
+    ``maxit = 100`` iterations. (Not measured, safeguards: the stop below ``min_log_alpha``
+    and proposals kept within ``_R_LOG_ALPHA_RANGE``.) This is the behaviour documented for
+    ``estimateDispersionsGeneEst`` (``kappa_0``, ``dispTol``, ``maxit``), with the step rules
+    measured on R 1.38.3 (``tests/golden/README.md``): R's iteration counts and estimates are
+    reproduced on every gene whose likelihood is not flat to rounding.
+
+    Returns ``x``, the iterations used per gene (0 where the start is not finite), and the
+    objective ``prob`` (minus the log posterior, up to a constant) at the end and at the start.
+    """
+    lo, hi = _R_LOG_ALPHA_RANGE
+    G = x0.shape[0]
+    x = x0.copy()
+    every = np.arange(G)
+    f, g, _ = prob.fgh(every, x)
+    f0 = f.copy()
+    kappa = np.full(G, _R_KAPPA0)
+    iters = np.zeros(G, dtype=np.int64)
+    accepted = np.zeros(G, dtype=np.int64)
+    act = np.flatnonzero(np.isfinite(f) & np.isfinite(g))
+    for t in range(1, _R_MAXIT + 1):
+        if act.size == 0:
+            break
+        iters[act] = t
+        xa, fa, ka = x[act], f[act], kappa[act]
+        d = -g[act]  # derivative of the log posterior
+        with np.errstate(divide="ignore", invalid="ignore"):
+            prop = xa + ka * d
+            ka = np.where(prop < lo, (lo - xa) / d, np.where(prop > hi, (hi - xa) / d, ka))
+            xn = xa + ka * d
+            fn, gn, _ = prob.fgh(act, xn)
+            rise = fa - fn  # of the log posterior
+            ok = rise >= ka * _R_ARMIJO * d * d  # NaN: rejected
+        kappa[act] = np.where(ok, ka, ka / 2)
+        idx = act[ok]
+        x[idx], f[idx], g[idx] = xn[ok], fn[ok], gn[ok]
+        accepted[idx] += 1
+        stop = (rise[ok] < _R_DISP_TOL) | (xn[ok] < min_log_alpha)
+        go = idx[~stop]
+        kappa[go] = np.minimum(kappa[go] * 1.1, _R_KAPPA0)
+        kappa[go] = np.where(accepted[go] % 5 == 0, kappa[go] / 2, kappa[go])
+        act = np.concatenate([act[~ok], go])
+        act.sort()
+    return x, iters, f, f0
+
+
+def _r_grid_alpha(prob: _AlphaProblem, idx: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """R's grid search for the dispersion of genes ``idx`` (log-dispersion returned).
+
+    The objective on ``_R_GRID`` points evenly spaced over ``[lo, hi]``, then on as many
+    points over the neighbouring cells of the best one; the best of those (the first on ties).
+    """
+
+    def best(centres: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        F = np.column_stack([prob.f(idx, centres + v) for v in offsets])
+        F[~np.isfinite(F)] = np.inf
+        return np.asarray(centres + offsets[np.argmin(F, axis=1)])
+
+    grid = np.linspace(lo, hi, _R_GRID)
+    coarse = best(np.full(idx.size, lo), grid - lo)
+    delta = grid[1] - grid[0]
+    return best(coarse, np.linspace(-delta, delta, _R_GRID))
+
+
+def _r_genewise_alpha(
+    prob: _AlphaProblem, x0: np.ndarray, min_disp: float, max_disp: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """R DESeq2's gene-wise dispersion estimates (log scale) and their converged mask.
+
+    :func:`_r_line_search` from ``x0`` (the rough / moments start); then, as R's
+    ``estimateDispersionsGeneEst`` (``niter = 1``) does, a gene whose log posterior rose by less
+    than ``1e-6`` of its magnitude keeps its start, and a gene whose search stopped at the
+    first iteration or ran out of iterations is not converged: above ``10 * min_disp`` it
+    takes the grid search (:func:`_r_grid_alpha` over ``[min_disp, max_disp]``). R's log
+    posterior is ``sum(lgamma(y + 1/a) - lgamma(1/a) - y log(mu + 1/a) - log(1 + mu a) / a)``
+    minus half the log determinant of the Cox-Reid matrix, i.e. ``-f + sum(lgamma(y + 1)) -
+    sum(y log mu)`` in terms of pyDESeq2's objective ``f`` (checked against R's values).
+    """
+    with np.errstate(all="ignore"):
+        x, iters, f, f0 = _r_line_search(prob, x0, float(np.log(min_disp / 10)))
+        lp0 = -f0 + prob.lgam_y1.sum(axis=1) - prob.ylogmu.sum(axis=1)
+        keep = (f0 - f) < np.abs(lp0) * _R_NO_INCREASE
+        x = np.where(keep, x0, x)
+        stalled = (iters <= 1) | (iters >= _R_MAXIT)
+        refit = np.flatnonzero(stalled & ~(np.exp(x) <= 10 * min_disp))
+        if refit.size:
+            x[refit] = _r_grid_alpha(prob, refit, float(np.log(min_disp)), float(np.log(max_disp)))
+    return x, ~stalled
+
+
+def _r_map_alpha(
+    prob: _AlphaProblem, x0: np.ndarray, min_disp: float, max_disp: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """R DESeq2's MAP dispersion estimates (log scale) and their converged mask.
+
+    :func:`_r_line_search` on the log posterior with the prior (``prob``), from R's start
+    ``x0``. A gene that runs out of iterations takes the grid search with the prior (R's
+    ``fitDispGridWrapper(usePrior = TRUE)``); on the fixtures no gene does.
+    """
+    with np.errstate(all="ignore"):
+        x, iters, _, _ = _r_line_search(prob, x0, float(np.log(min_disp / 10)))
+        stalled = (iters < 1) | (iters >= _R_MAXIT)
+        refit = np.flatnonzero(stalled)
+        if refit.size:
+            x[refit] = _r_grid_alpha(prob, refit, float(np.log(min_disp)), float(np.log(max_disp)))
+    return x, ~stalled
+
+
 def _alpha_fallback(
     y: np.ndarray,
     X: np.ndarray,
@@ -985,13 +1123,31 @@ class BatchedInference(DefaultInference):
     chunk_elements : int
         Target number of matrix entries (samples x genes) per gene block. Bounds memory
         for temporaries at a few times ``8 * chunk_elements`` bytes per thread.
+    genewise : {"pydeseq2", "r"}
+        Gene-wise dispersion estimates (``alpha_mle`` without the prior): ``"pydeseq2"``,
+        pyDESeq2's L-BFGS-B optimum (as ``DefaultInference``, to its tolerance); ``"r"``, R
+        DESeq2's line search and its rules (:func:`_r_genewise_alpha`), on fitted means
+        floored at ``min_mu`` as R's ``minmu`` (also for the MAP fit, which R runs on the
+        same means).
+    min_mu : float
+        R's ``minmu`` (pyDESeq2's ``min_mu``), used with ``genewise="r"``.
     """
 
-    def __init__(self, n_cpus: int | None = 1, chunk_elements: int = CHUNK_ELEMENTS) -> None:
+    def __init__(
+        self,
+        n_cpus: int | None = 1,
+        chunk_elements: int = CHUNK_ELEMENTS,
+        genewise: Literal["pydeseq2", "r"] = "pydeseq2",
+        min_mu: float = 0.5,
+    ) -> None:
         super().__init__(n_cpus=n_cpus)
         if chunk_elements < 1:
             raise ValueError(f"chunk_elements must be positive, got {chunk_elements}")
+        if genewise not in ("pydeseq2", "r"):
+            raise ValueError(f"genewise must be 'pydeseq2' or 'r', got {genewise!r}")
         self.chunk_elements = int(chunk_elements)
+        self.genewise = genewise
+        self.min_mu = float(min_mu)
         if _dispersion_fast is None:
             logger.warning(
                 "redoxseq.de._dispersion_fast is not built (no C compiler when redoxseq was "
@@ -1190,12 +1346,20 @@ class BatchedInference(DefaultInference):
         lo, hi = float(np.log(min_disp)), float(np.log(max_disp))
         disp_out = np.empty(G)
         conv_out = np.empty(G, dtype=bool)
+        # the gene-wise estimate (no prior) by R's line search, if so configured
+        r_genewise = self.genewise == "r" and not prior_reg
 
         def block(b: slice) -> None:
             Y = np.ascontiguousarray(counts[:, b].T, dtype=float)
             MU = np.ascontiguousarray(np.asarray(mu[:, b], dtype=float).T)
+            if self.genewise == "r":
+                np.maximum(MU, self.min_mu, out=MU)  # R's minmu
             la_hat = np.log(alpha_hat[b])
             prob = _AlphaProblem(Y, MU, X, la_hat, prior_disp_var, cr_reg, prior_reg)
+            if r_genewise:
+                x, conv = _r_genewise_alpha(prob, la_hat.copy(), min_disp, max_disp)
+                disp_out[b], conv_out[b] = np.exp(x), conv
+                return
             with np.errstate(all="ignore"):
                 x, conv, fb, settled = _newton_alpha(prob, la_hat.copy(), lo, hi)
                 # optimum on the flat low end (or Newton failed): L-BFGS-B's own path
@@ -1224,6 +1388,40 @@ class BatchedInference(DefaultInference):
                 logger.debug("alpha_mle: %d gene(s) solved by pyDESeq2's scipy path", fb.sum())
             disp_out[b] = out
             conv_out[b] = conv
+
+        self._map_blocks(block, self._blocks(G, n))
+        return disp_out, conv_out
+
+    def alpha_map_r(
+        self,
+        counts: np.ndarray,
+        design_matrix: np.ndarray,
+        mu: np.ndarray,
+        alpha_hat: np.ndarray,
+        start: np.ndarray,
+        min_disp: float,
+        max_disp: float,
+        prior_disp_var: float,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """R's MAP dispersion estimates: :func:`_r_map_alpha` for all genes, by blocks.
+
+        ``alpha_hat``: the trend (prior mean); ``start``: R's starting points. The fitted
+        means are floored at ``min_mu`` as for the gene-wise estimates.
+        """
+        X = np.asarray(design_matrix, dtype=float)
+        n, G = counts.shape
+        prior_mean = np.log(np.asarray(alpha_hat, dtype=float))
+        x0 = np.log(np.clip(np.asarray(start, dtype=float), min_disp, max_disp))
+        disp_out = np.empty(G)
+        conv_out = np.empty(G, dtype=bool)
+
+        def block(b: slice) -> None:
+            Y = np.ascontiguousarray(counts[:, b].T, dtype=float)
+            MU = np.maximum(np.asarray(mu[:, b], dtype=float).T, self.min_mu)
+            prob = _AlphaProblem(Y, np.ascontiguousarray(MU), X, prior_mean[b], prior_disp_var,
+                                 True, True)  # fmt: skip
+            x, conv = _r_map_alpha(prob, x0[b].copy(), min_disp, max_disp)
+            disp_out[b], conv_out[b] = np.exp(x), conv
 
         self._map_blocks(block, self._blocks(G, n))
         return disp_out, conv_out
@@ -1628,7 +1826,8 @@ def get_inference(name: Literal["batched", "default"], n_cpus: int) -> Inference
     Parameters
     ----------
     name : {"batched", "default"}
-        ``"batched"``: :class:`BatchedInference` (this module, gene-vectorized);
+        ``"batched"``: :class:`BatchedInference` (this module, gene-vectorized) with R's
+        gene-wise dispersion estimator (``genewise="r"``);
         ``"default"``: pyDESeq2's own ``DefaultInference`` (joblib, one gene at a time).
     n_cpus : int
         Cores to use (pass Snakemake's ``threads``). Must be >= 1.
@@ -1648,7 +1847,7 @@ def get_inference(name: Literal["batched", "default"], n_cpus: int) -> Inference
     if not isinstance(n_cpus, int | np.integer) or isinstance(n_cpus, bool) or n_cpus < 1:
         raise ConfigError(f"deseq2 threads: expected a positive integer, got {n_cpus!r}")
     if name == "batched":
-        return BatchedInference(n_cpus=int(n_cpus))
+        return BatchedInference(n_cpus=int(n_cpus), genewise="r")
     if name == "default":
         return DefaultInference(n_cpus=int(n_cpus))
     raise ConfigError(

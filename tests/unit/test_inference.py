@@ -50,6 +50,8 @@ from redoxseq.de.inference import (  # noqa: E402
     _AlphaProblem,
     _lgamma,
     _psi01,
+    _r_genewise_alpha,
+    _r_line_search,
     get_inference,
 )
 from redoxseq.errors import ConfigError  # noqa: E402
@@ -345,6 +347,91 @@ def test_alpha_mle_keeps_flat_starts_where_scipy_stops(problem):
     stuck = ref < 1e-6
     assert stuck.any()
     assert (got[:8][stuck] < 1e-6).all() and conv[:8].all()
+
+
+def _r_search_one_gene(prob: _AlphaProblem, i: int, x: float) -> tuple[float, int]:
+    """R's documented gene-wise line search (``kappa_0 = 1``, ``dispTol = 1e-6``, ``maxit =
+    100``) for one gene, written as a plain loop: the reference for the vectorized search."""
+    gene = np.array([i])
+
+    def fg(v: float) -> tuple[float, float]:
+        f, g, _ = prob.fgh(gene, np.array([v]))
+        return float(f[0]), float(g[0])
+
+    f, g = fg(x)
+    kappa, accepted, iters = 1.0, 0, 0
+    while iters < 100:
+        iters += 1
+        d = -g  # derivative of the log posterior
+        k = kappa
+        if x + k * d < -30:
+            k = (-30 - x) / d
+        elif x + k * d > 10:
+            k = (10 - x) / d
+        f_new, g_new = fg(x + k * d)
+        if not f_new <= f - k * 1e-4 * d * d:  # not enough increase: halve, stay
+            kappa = k / 2
+            continue
+        x, rise, f, g, accepted = x + k * d, f - f_new, f_new, g_new, accepted + 1
+        if rise < 1e-6 or x < np.log(1e-9):
+            break
+        kappa = min(k * 1.1, 1.0)
+        if accepted % 5 == 0:
+            kappa /= 2
+    return x, iters
+
+
+def test_r_line_search_is_the_per_gene_search(problem):
+    X, counts, mu, alpha_hat, _ = _alpha_problem(problem, False, 5)
+    prob = _AlphaProblem(counts.T.copy(), mu.T.copy(), X, np.log(alpha_hat), None, True, False)
+    x0 = np.log(np.clip(alpha_hat, 1e-8, 10.0))
+    x, iters, _, _ = _r_line_search(prob, x0.copy(), float(np.log(1e-9)))
+    ref = [_r_search_one_gene(prob, i, x0[i]) for i in range(x0.size)]
+    np.testing.assert_array_equal(x, [r[0] for r in ref])
+    np.testing.assert_array_equal(iters, [r[1] for r in ref])
+    assert (iters > 1).any() and (iters == 1).any()  # both paths exercised
+
+
+def test_r_genewise_estimates(problem):
+    # A gene whose log posterior rose by less than 1e-6 of its size keeps its start; a gene
+    # stalled at the first iteration or at maxit takes the grid search when above 1e-7.
+    X, counts, mu, alpha_hat, kw = _alpha_problem(problem, False, 5)
+    prob = _AlphaProblem(counts.T.copy(), mu.T.copy(), X, np.log(alpha_hat), None, True, False)
+    x0 = np.log(np.clip(alpha_hat, 1e-8, 10.0))
+    est, conv = _r_genewise_alpha(prob, x0.copy(), 1e-8, 10.0)
+    x, iters, f, f0 = _r_line_search(prob, x0.copy(), float(np.log(1e-9)))
+    lp0 = -f0 + prob.lgam_y1.sum(axis=1) - prob.ylogmu.sum(axis=1)
+    kept = (f0 - f) < 1e-6 * np.abs(lp0)
+    stalled = (iters == 1) | (iters == 100)
+    grid = stalled & (np.where(kept, x0, x) > np.log(1e-7))
+    np.testing.assert_array_equal(conv, ~stalled)
+    np.testing.assert_array_equal(est[kept & ~grid], x0[kept & ~grid])
+    np.testing.assert_array_equal(est[~kept & ~grid], x[~kept & ~grid])
+    # the grid search (20 + 20 points) lands next to the best of a dense grid
+    genes = np.flatnonzero(grid)
+    assert genes.size
+    dense = np.linspace(np.log(1e-8), np.log(10.0), 2000)
+    best = np.min([prob.f(genes, np.full(genes.size, v)) for v in dense], axis=0)
+    assert (prob.f(genes, est[genes]) <= best + 1e-2).all()
+    engine = BatchedInference(genewise="r")
+    got, got_conv = engine.alpha_mle(counts, X, np.maximum(mu, 0.5), alpha_hat, **kw)
+    np.testing.assert_allclose(np.log(got), est, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(got_conv, conv)
+    assert get_inference("batched", 1).genewise == "r"
+
+
+def test_r_map_is_the_line_search_with_the_prior(problem):
+    X, counts, mu, alpha_hat, _ = _alpha_problem(problem, True, 5)
+    trend = np.full(alpha_hat.size, 0.05)
+    start = np.clip(alpha_hat, 1e-8, 10.0)
+    got, conv = BatchedInference(genewise="r", chunk_elements=300).alpha_map_r(
+        counts, X, mu, trend, start, 1e-8, 10.0, 0.7
+    )
+    prob = _AlphaProblem(counts.T.copy(), mu.T.copy(), X, np.log(trend), 0.7, True, True)
+    x0 = np.log(start)
+    ref = [_r_search_one_gene(prob, i, x0[i]) for i in range(x0.size)]
+    assert conv.all()  # no gene runs out of iterations here
+    np.testing.assert_allclose(np.log(got), [r[0] for r in ref], rtol=0, atol=1e-12)
 
 
 def test_alpha_objective_and_derivatives(problem):

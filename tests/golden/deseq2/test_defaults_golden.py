@@ -14,6 +14,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import pearsonr, spearmanr
@@ -73,16 +74,25 @@ CASES: dict[str, tuple[str, str, dict[str, str], dict[str, Any], dict[str, str]]
         {"lrt_any_group": "~ 1"},
     ),
 }  # fmt: skip
-#: known misses of the Jaccard target, with their cause (strict xfails)
-KNOWN = {
-    ("marioni2008_tissue", "liver_vs_kidney"): (
-        "Jaccard 0.966 (3,109 vs R 3,015 called): technical replicates, most genes near Poisson; "
-        "pyDESeq2's L-BFGS-B and R's line search leave 60 flat-likelihood genes on different "
-        "sides of 100 x minDisp, which changes the genes of R's local trend fit (1,110 vs "
-        "1,064) and moves the trend by 30 % (median). Given R's gene-wise dispersions the "
-        "trend is R's to 1e-8 (test_dispersion_trend_golden.py, marioni2008_tissue_parametric)"
-    ),
+#: known misses of the Jaccard target, with their cause (strict xfails); none since the
+#: batched engine estimates gene-wise dispersions by R's line search (``genewise="r"``)
+KNOWN: dict[tuple[str, str], str] = {}
+#: genes on the other side of R's ``100 * minDisp`` trend-fit cut, and why
+GENEWISE_EXPLAINED = {
+    "marioni2008_tissue": {
+        # R 3.6e-5 (2 iterations), redoxseq 1e-8: a near-Poisson gene whose first proposal
+        # raises the log posterior by 4e-10, within the rounding of its terms (r = 1 / alpha
+        # = 27,700): R's arithmetic sees a fall there and halves the step, redoxseq's a rise
+        # and stops after one iteration, which sends it to the grid search (R: "not
+        # converged"), whose best point is the lower bound.
+        "ENSG00000189229",
+    },
 }
+#: largest relative difference of gene-wise estimates above 1e-4 from R's. Designs whose
+#: groups equal their coefficients have R's linear-model means, so the same line search
+#: ends at the same point (observed <= 1e-7); ``~ run + tissue`` fits the means by
+#: pyDESeq2's IRLS, which stops at a slightly different point from R's (observed 8.8e-5).
+GENEWISE_RTOL = {"marioni2008": 2e-4}
 WALD = [
     pytest.param(case, name, marks=[pytest.mark.xfail(strict=True, reason=KNOWN[(case, name)])])
     if (case, name) in KNOWN else (case, name)
@@ -138,6 +148,43 @@ def test_trend_is_the_one_r_used() -> None:
         text = (GOLDEN / case / "r_versions.txt").read_text()
         assert f"requested): {model.metadata['trend']['type']}" in text, case
     assert _fit("marioni2008_tissue")[1].metadata["trend"]["type"] == "local"
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_genewise_dispersions_are_rs(case: str) -> None:
+    """R's gene-wise estimates (``mcols(dds)$dispGeneEst``): the same genes enter the trend
+    fit, and estimates off the flat low end (> 1e-4) are R's."""
+    _, model = _fit(case)
+    r = pd.read_csv(GOLDEN / case / "r_dispersions.tsv.gz", sep="\t", index_col=0,
+                    na_values=["NA"]).loc[model.genes]  # fmt: skip
+    fitted = r["dispGeneEst"].notna().to_numpy()
+    assert np.array_equal(fitted, model.non_zero)
+    ours, theirs = model.genewise[fitted], r["dispGeneEst"].to_numpy()[fitted]
+    other_side = set(model.genes[fitted][(ours > 1e-6) != (theirs > 1e-6)])
+    assert other_side == GENEWISE_EXPLAINED.get(case, set())
+    high = theirs > 1e-4
+    assert high.sum() > 500
+    rel = np.abs(ours[high] / theirs[high] - 1)
+    assert rel.max() < GENEWISE_RTOL.get(case, 1e-6), rel.max()
+
+
+#: largest relative difference of final dispersions from R's ``dispersions(dds)``: MAP by R's
+#: line search from R's start (observed <= 2.3e-9 on the group designs), 2.2e-4 on
+#: ``~ run + tissue`` (its means, above)
+FINAL_RTOL = {"marioni2008": 5e-4}
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c != "marioni2008_tissue"])
+def test_final_dispersions_are_rs(case: str) -> None:
+    """Final dispersions (MAP, or gene-wise for outliers) vs R's. Not on Marioni ``~ tissue``:
+    its local trend is 1-9 % from R's because of one trend-fit gene (GENEWISE_EXPLAINED)."""
+    _, model = _fit(case)
+    r = pd.read_csv(GOLDEN / case / "r_dispersions.tsv.gz", sep="\t", index_col=0,
+                    na_values=["NA"]).loc[model.genes]  # fmt: skip
+    theirs = r["dispersion"].to_numpy()
+    fitted = np.isfinite(theirs)
+    rel = np.abs(model.dispersions[fitted] / theirs[fitted] - 1)
+    assert rel.max() < FINAL_RTOL.get(case, 1e-8), rel.max()
 
 
 @pytest.mark.parametrize(("case", "name"), WALD)

@@ -4,8 +4,9 @@
 #
 # Run from the repository root (DESeq2 1.38.3, Debian r-bioc-deseq2):
 #   Rscript tests/golden/deseq2/defaults/make_default_references.R
-# Writes tests/golden/deseq2/defaults/<case>/r_results.<test>.tsv.gz, r_trend.txt
-# (the fitType R ended up using) and r_versions.txt. The four-group matrix is made by
+# Writes tests/golden/deseq2/defaults/<case>/r_results.<test>.tsv.gz, r_dispersions.tsv.gz
+# (gene-wise estimates and their iterations, trend, final dispersions of the Wald fit) and
+# r_versions.txt (with the fitType R ended up using). The four-group matrix is made by
 # tests/golden/deseq2/simulate_four_group.py.
 suppressPackageStartupMessages({
   library(DESeq2)
@@ -40,6 +41,11 @@ run_case <- function(name, fixture, design, refs, wald = list(), lrt = list()) {
     invokeRestart("muffleMessage")
   })
   trend <- attr(dispersionFunction(fit), "fitType")
+  m <- mcols(fit)
+  disp <- data.frame(baseMean = m$baseMean, dispGeneEst = m$dispGeneEst,
+                     dispGeneIter = m$dispGeneIter, dispFit = m$dispFit,
+                     dispersion = m$dispersion, row.names = rownames(fit))
+  write_results(disp, file.path(out, "r_dispersions.tsv.gz"))
   for (contrast in names(wald)) {
     res <- do.call(results, c(list(fit, alpha = 0.1), wald[[contrast]]))
     write_results(res, file.path(out, paste0("r_results.", contrast, ".tsv.gz")))
