@@ -143,6 +143,10 @@ def plot_running_sum(
     return figure
 
 
+#: sets at this FDR or above are drawn faded on the ORA dot plot
+ORA_FDR = 0.05
+
+
 @styled
 def plot_ora(table: pd.DataFrame, *, contrast: str, top: int = 10) -> Figure:
     """Dot plot of over-representation of the up and down lists (one panel each).
@@ -153,7 +157,8 @@ def plot_ora(table: pd.DataFrame, *, contrast: str, top: int = 10) -> Figure:
         ORA results of the contrast, all collections: one row per direction x gene set with
         ``direction`` (up/down), ``gene_set``, ``overlap``, ``n_list``, ``pvalue``, ``fdr``.
         Each panel shows the ``top`` sets with the smallest p-value (ties by name); x is the
-        gene ratio (overlap / list size), size the overlap, colour -log10 FDR.
+        gene ratio (overlap / list size), size the overlap, colour -log10 FDR; sets with
+        FDR >= ``ORA_FDR`` are faded and the panel title counts the others.
     """
     require_columns(
         table, ["direction", "gene_set", "overlap", "n_list", "pvalue", "fdr"], f"ORA {contrast}"
@@ -192,6 +197,7 @@ def plot_ora(table: pd.DataFrame, *, contrast: str, top: int = 10) -> Figure:
             axes.set_axis_off()
             continue
         ratio = part["overlap"] / part["n_list"].where(part["n_list"] > 0, 1)
+        significant = (part["fdr"].astype(float) < ORA_FDR).to_numpy()
         points = axes.scatter(
             ratio,
             np.arange(len(part)),
@@ -199,15 +205,19 @@ def plot_ora(table: pd.DataFrame, *, contrast: str, top: int = 10) -> Figure:
             c=-np.log10(part["fdr"].astype(float).clip(lower=1e-10)),
             cmap=SEQUENTIAL_CMAP,
             norm=norm,
-            edgecolors="black",
+            edgecolors=["black" if hit else "#BBBBBB" for hit in significant],
             linewidths=0.3,
+            alpha=np.where(significant, 1.0, 0.35),
         )
         axes.set_yticks(
             np.arange(len(part)), labels=[shorten(str(s), 48) for s in part["gene_set"]]
         )
         axes.set_ylim(-0.7, len(part) - 0.3)
         axes.set_xlabel("gene ratio (overlap / list size)")
-        axes.set_title(f"{direction} genes (n = {int(part['n_list'].iloc[0])})", loc="left")
+        n_hits = int(significant.sum())
+        hits = f"{n_hits} set{'s' if n_hits > 1 else ''}" if n_hits else "no set"
+        n_list = int(part["n_list"].iloc[0])
+        axes.set_title(f"{direction} genes (n = {n_list}): {hits} at FDR < {ORA_FDR:g}", loc="left")
         axes.margins(x=0.25)
         axes.grid(axis="x", alpha=0.3, linewidth=0.4)
     figure.suptitle(f"{contrast}: over-representation", x=0.01, ha="left")

@@ -267,7 +267,13 @@ def test_summary_plots_accept_their_tables() -> None:
          "n_list": [10, 8], "pvalue": [0.001, 0.2], "fdr": [0.01, 0.4]}
     )  # fmt: skip
     panels = [a for a in plot_ora(ora, contrast="c").axes if a.get_title(loc="left")]
-    assert [a.get_title(loc="left") for a in panels] == ["up genes (n = 10)", "down genes (n = 8)"]
+    assert [a.get_title(loc="left") for a in panels] == [
+        "up genes (n = 10): 1 set at FDR < 0.05",
+        "down genes (n = 8): no set at FDR < 0.05",
+    ]
+    # the set that does not pass is faded, the one that passes is not
+    alphas = [panel.collections[0].get_alpha() for panel in panels]
+    assert [float(np.ravel(a)[0]) for a in alphas] == [1.0, 0.35]
 
 
 def test_genes_of_interest_matrix_takes_the_best_row_per_symbol() -> None:
