@@ -6,14 +6,17 @@ redoxseq vs featureCounts at equal threads, measured in the same run.
 Uses the bundled sample experiment (12 paired-end BAMs of ~2 MB, 20-60 k pairs each) and its
 GTF. redoxseq counts from the prebuilt gene index (as the workflow's count jobs do); the
 featureCounts command is the workflow's settings (-p --countReadPairs -s 2). Prints the wall
-time of all 12 processes (median of --repeat rounds) and the ratio. Also reported: the import
-time of a count job (``python -X importtime``-free: a process that only imports).
+time of all 12 processes (median of --repeat rounds) and the ratio, and their CPU time (user +
+system of the child processes: the figure to compare on a loaded machine, where wall time
+depends on the other jobs). Also reported: the import time of a count job
+(``python -X importtime``-free: a process that only imports).
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
+import os
 import shutil
 import statistics
 import subprocess
@@ -27,11 +30,18 @@ BIN = Path(sys.executable).parent
 SAMPLE = REPO / "resources" / "sample_experiment"
 
 
-def _wall(commands: list[list[str]]) -> float:
+def _wall(commands: list[list[str]]) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system of the children) of running ``commands`` in turn."""
+    before = os.times()
     start = time.perf_counter()
     for command in commands:
         subprocess.run(command, check=True, capture_output=True)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = os.times()
+    cpu = (after.children_user - before.children_user) + (
+        after.children_system - before.children_system
+    )
+    return wall, cpu
 
 
 def main() -> None:
@@ -68,18 +78,27 @@ def main() -> None:
             [sys.executable, "-c",
              "import redoxseq.counting.sample, redoxseq.counting.annotation, redoxseq.cli"]
         ] * len(bams)  # fmt: skip
-        rounds = {"redoxseq": [], "featureCounts": [], "imports only": []}
+        rounds: dict[str, list[tuple[float, float]]] = {
+            "redoxseq": [],
+            "featureCounts": [],
+            "imports only": [],
+        }
         for _ in range(args.repeat):
             rounds["redoxseq"].append(_wall(ours))
             rounds["featureCounts"].append(_wall(theirs))
             rounds["imports only"].append(_wall(imports))
-    reference = statistics.median(rounds["featureCounts"])
+    ref_wall = statistics.median(w for w, _ in rounds["featureCounts"])
+    ref_cpu = statistics.median(c for _, c in rounds["featureCounts"])
     print(f"# {len(bams)} BAMs, one process each, {args.threads} threads, median of {args.repeat}")
-    print("| tool | wall s (12 BAMs) | per BAM s | / featureCounts |")
-    print("|---|---|---|---|")
+    print("| tool | wall s (12 BAMs) | per BAM s | / featureCounts | CPU s | / featureCounts |")
+    print("|---|---|---|---|---|---|")
     for name, values in rounds.items():
-        wall = statistics.median(values)
-        print(f"| {name} | {wall:.2f} | {wall / len(bams):.3f} | {wall / reference:.2f} |")
+        wall = statistics.median(w for w, _ in values)
+        cpu = statistics.median(c for _, c in values)
+        print(
+            f"| {name} | {wall:.2f} | {wall / len(bams):.3f} | {wall / ref_wall:.2f} "
+            f"| {cpu:.2f} | {cpu / ref_cpu:.2f} |"
+        )
 
 
 if __name__ == "__main__":

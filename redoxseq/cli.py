@@ -87,18 +87,19 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _count(args: argparse.Namespace) -> None:
-    import pandas as pd
+    # no pandas here: its import would cost a small BAM's count about 0.3 s
+    import numpy as np
 
     from redoxseq.counting.alignments import read_alias_file
     from redoxseq.counting.annotation import (
         build_gene_index,
-        gene_table,
         load_gene_index,
         save_gene_index,
+        write_gene_table,
     )
-    from redoxseq.counting.sample import count_sample
-    from redoxseq.counting.types import CountOptions
-    from redoxseq.io import atomic_open, write_tsv
+    from redoxseq.counting.sample import STRAND_COLUMNS, count_sample
+    from redoxseq.counting.types import SUMMARY_CATEGORIES, CountOptions
+    from redoxseq.io import write_rows
 
     start = time.perf_counter()
     index = build_gene_index(args.gtf) if args.gtf else load_gene_index(args.index)
@@ -135,20 +136,30 @@ def _count(args: argparse.Namespace) -> None:
         )
         for name, bam in zip(names, args.bams, strict=True)
     ]
-    counts = pd.concat([r.counts for r in results], axis=1)
-    counts.index.name = "gene_id"
-    write_tsv(counts, args.output)
-    summary = pd.concat([r.summary.iloc[:, 0] for r in results], axis=1)
-    with atomic_open(f"{args.output}.summary") as handle:
-        summary.to_csv(handle, sep="\t", lineterminator="\n")
-    write_tsv(pd.concat([r.strandedness for r in results]), f"{args.output}.strandedness.tsv")
-    write_tsv(gene_table(index), f"{args.output}.annotation.tsv")
+    matrix = np.stack([r.values for r in results], axis=1).tolist()
+    write_rows(
+        args.output,
+        ["gene_id", *names],
+        ([gene, *row] for gene, row in zip(index.gene_ids, matrix, strict=True)),
+    )
+    summary = np.stack([r.unit_summary[:, 0] for r in results], axis=1).tolist()
+    write_rows(
+        f"{args.output}.summary",
+        ["Status", *names],
+        ([cat, *row] for cat, row in zip(SUMMARY_CATEGORIES, summary, strict=True)),
+    )
+    write_rows(
+        f"{args.output}.strandedness.tsv",
+        ["sample", *STRAND_COLUMNS],
+        [r.strand_row() for r in results],
+    )
+    write_gene_table(index, f"{args.output}.annotation.tsv")
     for r in results:
         logger.info(
             "%s: strandedness %s, %d assigned",
             r.sample,
             r.strandedness_used,
-            int(r.summary[r.sample].to_numpy()[0]),  # row 0: Assigned
+            int(r.unit_summary[0, 0]),  # row 0: Assigned
         )
     logger.info("done in %.2f s", time.perf_counter() - start)
 

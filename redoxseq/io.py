@@ -3,22 +3,29 @@
 All writers are atomic: they write to a temporary file in the destination folder and
 rename it into place, so an interrupted job never leaves a half-written file that looks
 complete.
+
+pandas is imported by the functions that take or return DataFrames, not by the module:
+a per-sample count job writes its tables with :func:`write_rows` and never loads pandas
+(about 0.3 s of its start-up, benchmarks/README.md, "Fixed costs of small count jobs").
 """
 
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import logging
+import math
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
-
-import pandas as pd
+from typing import IO, TYPE_CHECKING, Any
 
 from redoxseq.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 logger = logging.getLogger(__name__)
 
@@ -70,8 +77,31 @@ def write_tsv(table: pd.DataFrame, path: PathLike, *, index: bool = True) -> Non
         table.to_csv(handle, sep="\t", index=index, lineterminator="\n")
 
 
+def _cell(value: object) -> object:
+    """A value as ``DataFrame.to_csv`` writes it: NaN and None empty, floats shortest."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return value
+
+
+def write_rows(path: PathLike, header: Sequence[object], rows: Iterable[Sequence[object]]) -> None:
+    """Write a header and rows as a tab-separated file, atomically, without pandas.
+
+    The bytes are those :func:`write_tsv` writes for the same table (the csv module with
+    ``DataFrame.to_csv``'s dialect: minimal quoting, LF line ends; NaN and None as empty
+    fields; Python floats and ints in their shortest form). Pass numbers as Python ``int`` /
+    ``float`` (``ndarray.tolist()``), not numpy scalars.
+    """
+    with atomic_open(path) as handle:
+        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows([_cell(v) for v in row] for row in rows)
+
+
 def read_tsv(path: PathLike, *, index_col: int | str | None = 0) -> pd.DataFrame:
     """Read a tab-separated table with a header; a missing file gets a clear error."""
+    import pandas as pd
+
     file = Path(path)
     if not file.exists():
         raise InputError(f"{file}: file not found")
@@ -86,6 +116,8 @@ def read_gene_annotation(path: PathLike) -> pd.DataFrame:
 
     Returns strings indexed by gene_id (``gene_name``, biotype, location, ...).
     """
+    import pandas as pd
+
     file = Path(path)
     if not file.exists():
         raise InputError(f"{file}: gene annotation table not found")

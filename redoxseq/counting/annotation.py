@@ -10,7 +10,9 @@ twice, exactly as featureCounts does).
 
 Coordinates: GTF/GFF3/SAF are 1-based, closed; the index is 0-based, half-open (as pysam).
 
-Only :mod:`numpy` and :mod:`pandas` are imported; pysam is not needed here.
+Only :mod:`numpy` is imported; pysam is not needed here, and pandas only by
+:func:`gene_table` (and :attr:`GeneIndex.genes`): a count job that loads a saved index never
+loads pandas (benchmarks/README.md, "Fixed costs of small count jobs").
 """
 
 from __future__ import annotations
@@ -18,30 +20,31 @@ from __future__ import annotations
 import gzip
 import io
 import logging
-import os
 import pickle
 import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from redoxseq.errors import InputError
-from redoxseq.io import atomic_path
+from redoxseq.io import PathLike, atomic_path, write_rows
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 logger = logging.getLogger(__name__)
 
 
-PathLike = str | os.PathLike[str]
 AnnotationFormat = Literal["auto", "gtf", "gff3", "saf"]
 
 #: Version of the pickled index layout; bumped when :class:`GeneIndex` changes.
-INDEX_FORMAT_VERSION = 1
+#: 2: the gene table as tuples and numpy arrays (1 held a pandas DataFrame).
+INDEX_FORMAT_VERSION = 2
 
 #: Gene strand codes stored in :attr:`GeneIndex.gene_strand`.
 STRAND_PLUS, STRAND_MINUS, STRAND_NONE = 0, 1, 2
@@ -70,9 +73,10 @@ class ContigSegments:
         CSR offsets into ``keys`` (int64, length n_seg + 1): segment ``i`` carries the
         feature keys ``keys[ptr[i]:ptr[i+1]]`` (sorted, at least one).
     keys:
-        Feature keys (int32) ``gene * 3 + strand``: ``gene`` indexes :attr:`GeneIndex.genes`
-        rows, ``strand`` is the exon's strand code (0 ``+``, 1 ``-``, 2 unknown). Strand is
-        kept per exon because featureCounts checks strandedness per exon.
+        Feature keys (int32) ``gene * 3 + strand``: ``gene`` indexes
+        :attr:`GeneIndex.gene_ids`, ``strand`` is the exon's strand code (0 ``+``, 1 ``-``,
+        2 unknown). Strand is kept per exon because featureCounts checks strandedness per
+        exon.
     """
 
     start: npt.NDArray[np.int64]
@@ -85,14 +89,23 @@ class ContigSegments:
 class GeneIndex:
     """Compact gene/exon index built from one annotation file.
 
+    Genes are in order of first appearance in the annotation; the per-gene attributes are
+    plain tuples and numpy arrays (no pandas: loading an index stays cheap), and
+    :attr:`genes` / :func:`gene_table` make the DataFrame from them.
+
     Attributes
     ----------
-    genes:
-        Gene table, one row per gene in order of first appearance in the annotation, index
-        ``gene_id``; columns gene_name, gene_biotype (empty string where the annotation has
-        none), chrom (contig of the first exon), start, end (1-based, closed, over all exons
-        on that contig), strand (``+``, ``-`` or ``.``), length (bases covered by the union of
-        the gene's exons, featureCounts' ``Length``).
+    gene_ids:
+        Gene identifiers.
+    gene_names, gene_biotypes:
+        Per gene, empty string where the annotation has none.
+    gene_chroms:
+        Contig of the gene's first exon.
+    gene_start, gene_end:
+        int64, 1-based closed, over the gene's exons on that contig (start 0, end 0 for a
+        gene without bases).
+    gene_length:
+        int64, bases covered by the union of the gene's exons (featureCounts' ``Length``).
     gene_strand:
         int8 per gene: 0 ``+``, 1 ``-``, 2 unknown (compatible with either strand).
     contigs:
@@ -101,7 +114,13 @@ class GeneIndex:
         Path of the annotation the index was built from (for messages).
     """
 
-    genes: pd.DataFrame
+    gene_ids: tuple[str, ...]
+    gene_names: tuple[str, ...]
+    gene_biotypes: tuple[str, ...]
+    gene_chroms: tuple[str, ...]
+    gene_start: npt.NDArray[np.int64]
+    gene_end: npt.NDArray[np.int64]
+    gene_length: npt.NDArray[np.int64]
     gene_strand: npt.NDArray[np.int8]
     contigs: dict[str, ContigSegments]
     source: str = ""
@@ -109,13 +128,28 @@ class GeneIndex:
 
     @property
     def n_genes(self) -> int:
-        """Number of genes (rows of :attr:`genes`)."""
-        return len(self.genes)
+        """Number of genes."""
+        return len(self.gene_ids)
 
     @property
-    def gene_ids(self) -> list[str]:
-        """Gene identifiers in index order."""
-        return [str(g) for g in self.genes.index]
+    def genes(self) -> pd.DataFrame:
+        """The gene table (made on each call; imports pandas): see :func:`gene_table`."""
+        return gene_table(self)
+
+    def gene_rows(self) -> Iterator[tuple[str, str, str, str, int, int, str, int]]:
+        """Rows (gene_id, *GENE_TABLE_COLUMNS) of the gene table, as Python values."""
+        strand_text = ("+", "-", ".")
+        return zip(
+            self.gene_ids,
+            self.gene_names,
+            self.gene_biotypes,
+            self.gene_chroms,
+            self.gene_start.tolist(),
+            self.gene_end.tolist(),
+            (strand_text[s] for s in self.gene_strand.tolist()),
+            self.gene_length.tolist(),
+            strict=True,
+        )
 
 
 class _GzipText(io.TextIOWrapper):
@@ -510,18 +544,22 @@ def _code(codes: dict[bytes, int], name: bytes) -> int:
 def _columns_from(features: Iterator[_Exon]) -> _Columns:
     rows = list(features)
     n = len(rows)
-    chrom, chroms = pd.factorize(np.array([r[0] for r in rows], dtype=object))
-    gene, genes = pd.factorize(np.array([r[4] for r in rows], dtype=object))
+    chrom_code: dict[str, int] = {}  # names -> codes in order of first appearance
+    gene_code: dict[str, int] = {}
     return _Columns(
-        chrom=chrom.astype(np.int64),
+        chrom=np.fromiter(
+            (chrom_code.setdefault(r[0], len(chrom_code)) for r in rows), np.int64, count=n
+        ),
         start0=np.fromiter((r[1] for r in rows), dtype=np.int64, count=n),
         end=np.fromiter((r[2] for r in rows), dtype=np.int64, count=n),
         strand=np.fromiter(
             (r[3].encode() if r[3] in ("+", "-") else b"." for r in rows), dtype="S1", count=n
         ),
-        gene=gene.astype(np.int64),
-        chroms=[str(c) for c in chroms],
-        genes=[str(g) for g in genes],
+        gene=np.fromiter(
+            (gene_code.setdefault(r[4], len(gene_code)) for r in rows), np.int64, count=n
+        ),
+        chroms=list(chrom_code),
+        genes=list(gene_code),
     )
 
 
@@ -624,7 +662,8 @@ def _index_from_columns(
 
     contigs: dict[str, ContigSegments] = {}
     bounds = np.searchsorted(seg_chrom, np.arange(len(chroms) + 1))
-    for code in pd.unique(cc):
+    first_seen = np.unique(cc, return_index=True)[1]
+    for code in cc[np.sort(first_seen)].tolist():  # contigs in order of appearance
         lo, hi = bounds[code], bounds[code + 1]
         contigs[chroms[code]] = ContigSegments(
             start=seg_start[lo:hi],
@@ -632,25 +671,24 @@ def _index_from_columns(
             ptr=ptr[lo : hi + 1] - ptr[lo],
             keys=seg_keys[ptr[lo] : ptr[hi]],
         )
-    strand_text = np.array(["+", "-", "."])[gene_strand]
-    table = pd.DataFrame(
-        {
-            "gene_name": [attributes.get(g, {}).get("gene_name", "") for g in ids],
-            "gene_biotype": [
-                attributes.get(g, {}).get(
-                    "gene_biotype", attributes.get(g, {}).get("gene_type", "")
-                )
-                for g in ids
-            ],
-            "chrom": [chroms[c] for c in home],
-            "start": gstart + 1,
-            "end": gend,
-            "strand": strand_text,
-            "length": glen,
-        },
-        index=pd.Index(ids, name="gene_id"),
+    none: dict[str, str] = {}
+    return GeneIndex(
+        gene_ids=tuple(ids),
+        gene_names=tuple(attributes.get(g, none).get("gene_name", "") for g in ids),
+        gene_biotypes=tuple(
+            attributes.get(g, none).get(
+                "gene_biotype", attributes.get(g, none).get("gene_type", "")
+            )
+            for g in ids
+        ),
+        gene_chroms=tuple(chroms[c] for c in home.tolist()),
+        gene_start=gstart + 1,
+        gene_end=gend,
+        gene_length=glen,
+        gene_strand=gene_strand,
+        contigs=contigs,
+        source=source,
     )
-    return GeneIndex(genes=table, gene_strand=gene_strand, contigs=contigs, source=source)
 
 
 def _unique(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -741,8 +779,14 @@ def load_gene_index(path: PathLike) -> GeneIndex:
         return build_gene_index(file)
     with open(file, "rb") as handle:
         index = pickle.load(handle)
-    if not isinstance(index, GeneIndex) or index.version != INDEX_FORMAT_VERSION:
-        raise InputError(f"{file}: not a gene index of this redoxseq version; rebuild it")
+    # vars(): the version the file holds, not the class default of a field it lacks
+    version = vars(index).get("version") if isinstance(index, GeneIndex) else None
+    if version != INDEX_FORMAT_VERSION:
+        raise InputError(
+            f"{file}: a gene index of another redoxseq version (index format {version}, this "
+            f"version reads {INDEX_FORMAT_VERSION}); rebuild it from the annotation (delete the "
+            "file and rerun the workflow, or 'redoxseq count --gtf ... --save-index')"
+        )
     return index
 
 
@@ -750,6 +794,28 @@ def gene_table(index: GeneIndex) -> pd.DataFrame:
     """Gene annotation table: genes x GENE_TABLE_COLUMNS, index ``gene_id``.
 
     Columns gene_name, gene_biotype, chrom, start, end, strand, length; coordinates
-    1-based closed, length in bases.
+    1-based closed, length in bases. Imports pandas (:func:`write_gene_table` does not).
     """
-    return index.genes.loc[:, GENE_TABLE_COLUMNS].copy()
+    import pandas as pd
+
+    strand_text = np.array(["+", "-", "."])[index.gene_strand]
+    return pd.DataFrame(
+        {
+            "gene_name": list(index.gene_names),
+            "gene_biotype": list(index.gene_biotypes),
+            "chrom": list(index.gene_chroms),
+            "start": index.gene_start,
+            "end": index.gene_end,
+            "strand": strand_text,
+            "length": index.gene_length,
+        },
+        index=pd.Index(list(index.gene_ids), name="gene_id"),
+    )[GENE_TABLE_COLUMNS]
+
+
+def write_gene_table(index: GeneIndex, path: PathLike) -> None:
+    """Write :func:`gene_table` as TSV (the bytes of ``write_tsv(gene_table(index))``).
+
+    Without pandas: the command line writes it next to the counts.
+    """
+    write_rows(path, ["gene_id", *GENE_TABLE_COLUMNS], index.gene_rows())

@@ -1,4 +1,10 @@
-"""Counting one sample: engine dispatch, units summed, strandedness chosen, matrices merged."""
+"""Counting one sample: engine dispatch, units summed, strandedness chosen, matrices merged.
+
+The per-sample count job imports this module, the annotation index and the engine, but not
+pandas (0.3 s of a job that counts a small BAM in about a second): :class:`SampleCounts`
+holds numpy arrays and Python values, :func:`write_sample_counts` writes them with the
+csv module, and the pandas views (:attr:`SampleCounts.counts` ...) import pandas when used.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +12,10 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pandas as pd
+import numpy.typing as npt
 
 from redoxseq.counting.alignments import (
     detect_paired,
@@ -18,7 +24,6 @@ from redoxseq.counting.alignments import (
     resolve_contigs,
 )
 from redoxseq.counting.annotation import GeneIndex
-from redoxseq.counting.countmatrix import check_library_sizes
 from redoxseq.counting.parallel import count_fast, load_fast_engine
 from redoxseq.counting.reference import (
     _HtseqCounter,
@@ -41,6 +46,10 @@ from redoxseq.counting.types import (
     _empty,
 )
 from redoxseq.errors import ConfigError, InputError
+from redoxseq.io import atomic_open, write_rows
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 logger = logging.getLogger(__name__)
 
@@ -117,32 +126,88 @@ def count_bam(
 # ---------------------------------------------------------------------------------------
 
 
+#: Columns of the strandedness evidence table after ``sample``.
+STRAND_COLUMNS: tuple[str, ...] = (
+    "requested",
+    "chosen",
+    "detected",
+    "same_strand",
+    "opposite_strand",
+    "fraction_forward",
+    "assigned_none",
+    "assigned_forward",
+    "assigned_reverse",
+    "reason",
+)
+
+
 @dataclass(frozen=True)
 class SampleCounts:
     """Counts of one sample (all its units summed) in the chosen strandedness mode.
+
+    Plain arrays and values (no pandas); :attr:`counts`, :attr:`summary` and
+    :attr:`strandedness` are pandas views made on access.
 
     Attributes
     ----------
     sample:
         Sample name.
-    counts:
-        Series indexed by gene_id (genes in annotation order): integer counts (float only
-        with fractional multimapping).
-    summary:
-        DataFrame categories x [sample, unit columns...]: reads/fragments per featureCounts
-        summary category; the first column is the sample total, then one column per unit.
-    strandedness:
-        One-row DataFrame: sample, requested, chosen, same_strand, opposite_strand,
-        fraction_forward, plus assigned reads under each mode (``assigned_none`` ...).
+    gene_ids:
+        Genes in annotation order.
+    values:
+        Count per gene: int64 (float64 rounded to :data:`FRACTION_DECIMALS` decimals with
+        fractional multimapping).
+    unit_names:
+        The sample's units, in the order of their BAM files.
+    unit_summary:
+        int64 categories (:data:`SUMMARY_CATEGORIES`) x [sample total, units...]:
+        reads/fragments per featureCounts summary category.
+    evidence:
+        Strandedness evidence, keys :data:`STRAND_COLUMNS`: requested, chosen, detected,
+        same_strand, opposite_strand, fraction_forward (nan without evidence), assigned reads
+        under each mode (``assigned_none`` ...), reason.
     strandedness_used:
         The mode whose counts are reported.
     """
 
     sample: str
-    counts: pd.Series
-    summary: pd.DataFrame
-    strandedness: pd.DataFrame
+    gene_ids: Sequence[str]
+    values: npt.NDArray[np.int64] | npt.NDArray[np.float64]
+    unit_names: tuple[str, ...]
+    unit_summary: npt.NDArray[np.int64]
+    evidence: dict[str, Any]
     strandedness_used: FixedStrandedness
+
+    @property
+    def counts(self) -> pd.Series:
+        """Series of :attr:`values` indexed by gene_id, named after the sample."""
+        import pandas as pd
+
+        return pd.Series(
+            self.values, index=pd.Index(self.gene_ids, name="gene_id"), name=self.sample
+        )
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """DataFrame categories x [sample, units...] (index ``Status``) of :attr:`unit_summary`."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            self.unit_summary,
+            index=pd.Index(SUMMARY_CATEGORIES, name="Status"),
+            columns=[self.sample, *self.unit_names],
+        )
+
+    @property
+    def strandedness(self) -> pd.DataFrame:
+        """One-row DataFrame of :attr:`evidence`, index ``sample``."""
+        import pandas as pd
+
+        return pd.DataFrame([{"sample": self.sample, **self.evidence}]).set_index("sample")
+
+    def strand_row(self) -> list[Any]:
+        """The strandedness table's row: sample, then :attr:`evidence` in column order."""
+        return [self.sample, *(self.evidence[c] for c in STRAND_COLUMNS)]
 
 
 def count_sample(
@@ -217,41 +282,37 @@ def count_sample(
                 decision.opposite_strand,
             )
     m = MODES.index(used)
-    ids = pd.Index(index.gene_ids, name="gene_id")
     values = total.counts[m]
     counts = (
         # fractional counts rounded to 6 decimals: sums over regions counted in parallel
         # differ from a sequential sum in the last bits, and the output must not depend on
         # the number of threads
-        pd.Series(np.round(values, FRACTION_DECIMALS), index=ids, name=sample)
+        np.round(values, FRACTION_DECIMALS)
         if opt.multimapping == "fraction"
-        else pd.Series(np.rint(values).astype(np.int64), index=ids, name=sample)
+        else np.rint(values).astype(np.int64)
     )
-    summary = pd.DataFrame(
-        {
-            sample: total.summary[m],
-            **{u: r.summary[m] for u, r in zip(unit_names, per_unit, strict=True)},
-        },
-        index=pd.Index(SUMMARY_CATEGORIES, name="Status"),
+    summary = np.stack([total.summary[m], *(r.summary[m] for r in per_unit)], axis=1)
+    evidence: dict[str, Any] = {
+        "requested": strandedness,
+        "chosen": used,
+        "detected": decision.chosen or "unclear",
+        "same_strand": int(decision.same_strand),
+        "opposite_strand": int(decision.opposite_strand),
+        "fraction_forward": round(decision.fraction_forward, 6),
+        "assigned_none": int(total.summary[0, ASSIGNED]),
+        "assigned_forward": int(total.summary[1, ASSIGNED]),
+        "assigned_reverse": int(total.summary[2, ASSIGNED]),
+        "reason": decision.reason,
+    }
+    return SampleCounts(
+        sample=sample,
+        gene_ids=index.gene_ids,
+        values=counts,
+        unit_names=tuple(unit_names),
+        unit_summary=summary.astype(np.int64),
+        evidence=evidence,
+        strandedness_used=used,
     )
-    strand_table = pd.DataFrame(
-        [
-            {
-                "sample": sample,
-                "requested": strandedness,
-                "chosen": used,
-                "detected": decision.chosen or "unclear",
-                "same_strand": decision.same_strand,
-                "opposite_strand": decision.opposite_strand,
-                "fraction_forward": round(decision.fraction_forward, 6),
-                "assigned_none": int(total.summary[0, ASSIGNED]),
-                "assigned_forward": int(total.summary[1, ASSIGNED]),
-                "assigned_reverse": int(total.summary[2, ASSIGNED]),
-                "reason": decision.reason,
-            }
-        ]
-    ).set_index("sample")
-    return SampleCounts(sample, counts, summary, strand_table, used)
 
 
 def write_sample_counts(
@@ -266,19 +327,30 @@ def write_sample_counts(
     ``counts_path``: gene_id, count. ``summary_path``: featureCounts' layout (header
     ``Status<TAB><sample>``, one row per category) so MultiQC's featureCounts module reads
     it. ``strandedness_path``: the one-row evidence table. ``units_summary_path``: categories
-    x units (reads/fragments per unit of the sample).
+    x units (reads/fragments per unit of the sample). Written without pandas, in the bytes
+    :func:`redoxseq.io.write_tsv` gives the pandas views (:attr:`SampleCounts.counts` ...).
     """
-    from redoxseq.io import atomic_open, write_tsv
-
-    table = result.counts.rename("count").to_frame()
-    write_tsv(table, counts_path)
+    write_rows(
+        counts_path,
+        ["gene_id", "count"],
+        zip(result.gene_ids, result.values.tolist(), strict=True),
+    )
     with atomic_open(summary_path) as handle:
         handle.write(f"Status\t{result.sample}\n")
-        for cat, value in result.summary[result.sample].items():
-            handle.write(f"{cat}\t{int(value)}\n")
-    write_tsv(result.strandedness, strandedness_path)
+        for cat, value in zip(SUMMARY_CATEGORIES, result.unit_summary[:, 0].tolist(), strict=True):
+            handle.write(f"{cat}\t{value}\n")
+    write_rows(strandedness_path, ["sample", *STRAND_COLUMNS], [result.strand_row()])
     if units_summary_path is not None:
-        write_tsv(result.summary.iloc[:, 1:], units_summary_path)
+        write_rows(
+            units_summary_path,
+            ["Status", *result.unit_names],
+            (
+                [cat, *row]
+                for cat, row in zip(
+                    SUMMARY_CATEGORIES, result.unit_summary[:, 1:].tolist(), strict=True
+                )
+            ),
+        )
 
 
 def options_from_config(counting: dict[str, Any]) -> CountOptions:
@@ -345,6 +417,10 @@ def merge_counts(
     strandedness:
         samples x evidence columns.
     """
+    import pandas as pd
+
+    from redoxseq.counting.countmatrix import check_library_sizes
+
     matrix = pd.concat({s: table["count"] for s, table in counts.items()}, axis=1)
     matrix.index.name = "gene_id"
     check_library_sizes(matrix, warn_fraction=warn_fraction, source="merged counts")
