@@ -21,6 +21,7 @@ from matplotlib.lines import Line2D
 from redoxseq.plots.heatmaps import annotated_heatmap, zscore_rows
 from redoxseq.plots.labels import Label, place_labels
 from redoxseq.plots.style import (
+    CALLED_COLOUR,
     DOUBLE_COLUMN,
     DOWN_COLOUR,
     HIGHLIGHT_COLOUR,
@@ -35,8 +36,6 @@ from redoxseq.plots.style import (
 )
 
 logger = logging.getLogger(__name__)
-
-CALLED_COLOUR = OKABE_ITO["purple"]  # LRT calls: no direction
 
 
 @dataclass(frozen=True)
@@ -53,6 +52,9 @@ class Calling:
         |log2FC| cutoff (0: none).
     test
         ``Wald`` or ``LRT`` (no direction).
+    lfc_coefficient
+        for an LRT, the model coefficient its log2FC column reports (the design's last, as
+        in R's LRT results); empty otherwise.
     """
 
     significance: str
@@ -60,11 +62,28 @@ class Calling:
     pvalue_cutoff: float | None
     lfc_cutoff: float = 0.0
     test: str = "Wald"
+    lfc_coefficient: str = ""
 
     @property
     def directional(self) -> bool:
         """True unless the test is a likelihood-ratio test (which makes no direction claim)."""
         return self.test.upper() != "LRT"
+
+    @property
+    def test_words(self) -> str:
+        """The test in words, for axis labels and titles."""
+        return "Wald test" if self.directional else "likelihood-ratio test"
+
+    def lfc_label(self, what: str = "log2 fold change") -> str:
+        """Axis label of the log2FC column: for an LRT, which coefficient it is (no direction).
+
+        An LRT's log2FC is one coefficient of the full model (R reports the last); its padj
+        says that some dropped coefficient is not 0, in no particular direction.
+        """
+        if self.directional:
+            return what
+        coefficient = self.lfc_coefficient or "the design's last coefficient"
+        return f"{what} of {coefficient}\n(as R reports an LRT; the test has no direction)"
 
 
 def significance_classes(results: pd.DataFrame, *, directional: bool = True) -> pd.Series:
@@ -153,7 +172,9 @@ def plot_volcano(
     classes = significance_classes(tested, directional=calling.directional)
     names = _symbols(tested)
     figure = Figure(figsize=(SINGLE_COLUMN * 1.25, 3.6))
-    axes = figure.add_axes((0.14, 0.30, 0.82, 0.58))
+    axes = figure.add_axes(
+        (0.14, 0.30, 0.82, 0.58) if calling.directional else (0.14, 0.33, 0.82, 0.55)
+    )
     counts = classes.value_counts()
     handles = []
     for name, colour, label in _class_styles(calling.directional):
@@ -248,12 +269,10 @@ def plot_volcano(
     axes.set_ylim(0, (float(np.nanmax(y)) if len(y) else 1.0) * 1.08 + 0.5)
     near = y.sort_values(ascending=False, kind="mergesort").index[:400]
     place_labels(axes, labels, avoid_x=x[near].to_numpy(), avoid_y=y[near].to_numpy())
-    xlabel = "log2 fold change"
-    if not calling.directional:
-        xlabel += " (LRT: no direction tested)"
-    axes.set_xlabel(xlabel)
+    axes.set_xlabel(calling.lfc_label())
     axes.set_ylabel("-log10 p-value" if on_pvalue else "-log10 adjusted p-value")
-    axes.set_title(f"{contrast}\ncalled: {calling.significance}", loc="left")
+    test = "" if calling.directional else f" ({calling.test_words})"
+    axes.set_title(f"{contrast}{test}\ncalled: {calling.significance}", loc="left")
     missing = [g for g in wanted if g in set(_symbols(results)) and g not in set(names)]
     note = f"Not tested (padj NA): {', '.join(missing)}" if missing else ""
     absent = [g for g in wanted if g not in set(_symbols(results))]
@@ -361,8 +380,9 @@ def plot_ma(
     # Labels are placed in log-x display space by adjustText itself.
     place_labels(axes, labels)
     axes.set_xlabel("mean of normalised counts")
-    axes.set_ylabel("shrunken log2 fold change (apeGLM)" if shrunk else "log2 fold change")
-    axes.set_title(f"{contrast}: MA plot", loc="left")
+    axes.set_ylabel("shrunken log2 fold change (apeGLM)" if shrunk else calling.lfc_label("log2FC"))
+    test = "" if calling.directional else f" ({calling.test_words})"
+    axes.set_title(f"{contrast}: MA plot{test}", loc="left")
     figure.legend(
         handles=handles,
         loc="upper left",
@@ -375,7 +395,9 @@ def plot_ma(
 
 
 @styled
-def plot_pvalue_histogram(results: pd.DataFrame, *, contrast: str, test: str = "Wald") -> Figure:
+def plot_pvalue_histogram(
+    results: pd.DataFrame, *, contrast: str, test: str = "Wald test"
+) -> Figure:
     """Histogram of raw p-values (bins of 0.05), tested genes and those filtered out stacked.
 
     A flat histogram with a peak near 0 is the healthy shape; a peak near 1 or a hump in the
@@ -400,7 +422,7 @@ def plot_pvalue_histogram(results: pd.DataFrame, *, contrast: str, test: str = "
         linewidth=0.3,
     )
     axes.set_xlim(0, 1)
-    axes.set_xlabel(f"p-value ({test} test)")
+    axes.set_xlabel(f"p-value ({test})")
     axes.set_ylabel("genes")
     axes.set_title(f"{contrast}: p-value distribution", loc="left")
     axes.legend(loc="upper left", bbox_to_anchor=(0.0, -0.25), ncol=2)
@@ -495,15 +517,23 @@ def lrt_contrasts(contrasts: pd.DataFrame) -> list[str]:
 
 
 def calling_from_summary(summary: pd.Series, contrasts: pd.DataFrame, contrast: str) -> Calling:
-    """The :class:`Calling` of a contrast from its summary row and the contrasts table."""
+    """The :class:`Calling` of a contrast from its summary row and the contrasts table.
+
+    For an LRT, ``coefficients`` of the contrasts table names the coefficient its log2FC is.
+    """
     lrt = contrast in set(lrt_contrasts(contrasts))
     lfc = _cutoff(summary.get("log2fc_cutoff"))
+    coefficient = ""
+    if lrt and "coefficients" in contrasts.columns:
+        value = contrasts["coefficients"].fillna("").astype(str).get(contrast, "")
+        coefficient = str(value)
     return Calling(
         significance=str(summary.get("significance", "")),
         padj_cutoff=_cutoff(summary.get("padj_cutoff")),
         pvalue_cutoff=_cutoff(summary.get("pvalue_cutoff")),
         lfc_cutoff=lfc or 0.0,
         test="LRT" if lrt else "Wald",
+        lfc_coefficient=coefficient,
     )
 
 
@@ -533,7 +563,8 @@ def contrast_figures(
         ),
         "ma": plot_ma(results, contrast=contrast, calling=calling,
                       genes_of_interest=genes_of_interest),
-        "pvalue_histogram": plot_pvalue_histogram(results, contrast=contrast, test=calling.test),
+        "pvalue_histogram": plot_pvalue_histogram(results, contrast=contrast,
+                                                   test=calling.test_words),
         "top_genes_heatmap": plot_top_genes_heatmap(
             expression, samples, results, contrast=contrast, group_by=group_by, n=heatmap_top
         ),

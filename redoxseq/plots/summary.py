@@ -14,14 +14,15 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
-from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from redoxseq.plots.enrichment import shorten
 from redoxseq.plots.heatmaps import annotated_heatmap, zscore_rows
 from redoxseq.plots.style import (
+    CALLED_COLOUR,
     DIVERGING_CMAP,
     DOUBLE_COLUMN,
     DOWN_COLOUR,
@@ -39,14 +40,51 @@ logger = logging.getLogger(__name__)
 # ------------------------------------------------------------------------------------------
 # DE gene counts and UpSet
 # ------------------------------------------------------------------------------------------
+def call_counts(summaries: pd.DataFrame) -> pd.DataFrame:
+    """``n_up``, ``n_down`` and ``n_changed`` per contrast (rows as in ``summaries``).
+
+    A likelihood-ratio-test contrast (``test`` = LRT) calls genes changed with no direction:
+    its calls (``n_significant``) are ``n_changed``, and its ``n_up`` / ``n_down`` are 0.
+    """
+    require_columns(summaries, ["n_up", "n_down"], "DE summaries")
+    counts = summaries[["n_up", "n_down"]].fillna(0).astype(float)
+    lrt = (
+        summaries["test"].fillna("").astype(str).str.upper() == "LRT"
+        if "test" in summaries.columns
+        else pd.Series(False, index=summaries.index)
+    )
+    total = (
+        summaries["n_significant"].fillna(0).astype(float)
+        if "n_significant" in summaries.columns
+        else counts["n_up"] + counts["n_down"]
+    )
+    counts["n_changed"] = total.where(lrt, 0.0).to_numpy()
+    counts.loc[lrt.to_numpy(), ["n_up", "n_down"]] = 0.0
+    return counts
+
+
 def _draw_counts(axes: Axes, counts: pd.DataFrame) -> None:
+    """Diverging up / down bars; a row with ``n_changed`` > 0 (an LRT) is written, not drawn."""
     positions = np.arange(len(counts))
     up = counts["n_up"].to_numpy(dtype=float)
     down = counts["n_down"].to_numpy(dtype=float)
+    changed = (
+        counts["n_changed"].to_numpy(dtype=float)
+        if "n_changed" in counts.columns
+        else np.zeros(len(counts))
+    )
     axes.barh(positions, up, color=UP_COLOUR, height=0.7, label="up")
     axes.barh(positions, -down, color=DOWN_COLOUR, height=0.7, label="down")
     span = max(1.0, float(np.nanmax(np.concatenate([up, down]))) if len(up) else 1.0)
-    for y, (u, d) in enumerate(zip(up, down, strict=True)):
+    for y, (u, d, c) in enumerate(zip(up, down, changed, strict=True)):
+        if c > 0:  # no direction: the count in words on the axis, not a bar on one side
+            axes.text(
+                0, y, f"{int(c):,} changed (LRT, no direction)", va="center", ha="center",
+                fontsize=6, color="black",
+                bbox={"boxstyle": "round,pad=0.25", "facecolor": "white",
+                      "edgecolor": CALLED_COLOUR, "linewidth": 0.8},
+            )  # fmt: skip
+            continue
         axes.text(u + span * 0.02, y, f"{int(u):,}", va="center", ha="left", fontsize=6)
         axes.text(-d - span * 0.02, y, f"{int(d):,}", va="center", ha="right", fontsize=6)
     axes.axvline(0, color="black", linewidth=0.5)
@@ -67,12 +105,11 @@ def plot_de_gene_counts(summaries: pd.DataFrame) -> Figure:
     ----------
     summaries
         one row per contrast (index: contrast name) with ``n_up``, ``n_down`` and
-        optionally ``significance`` (the calling rule, shown next to the name) and ``test``
-        (LRT contrasts have no direction: their calls are counted in ``n_up`` + ``n_down``
-        and drawn in one grey bar).
+        optionally ``significance`` (the calling rule, shown next to the name), ``test`` and
+        ``n_significant`` (an LRT contrast has no direction: its calls are written in a box
+        across the axis, not drawn as up or down; see :func:`call_counts`).
     """
-    require_columns(summaries, ["n_up", "n_down"], "DE summaries")
-    counts = summaries[["n_up", "n_down"]].fillna(0).astype(float)
+    counts = call_counts(summaries)
     labels = [
         f"{name}\n({summaries.at[name, 'significance']!s})" if "significance" in summaries else name
         for name in counts.index
@@ -83,12 +120,39 @@ def plot_de_gene_counts(summaries: pd.DataFrame) -> Figure:
     axes = figure.add_subplot()
     _draw_counts(axes, counts)
     axes.set_title("Differentially expressed genes per contrast", loc="left")
+    handles = [Patch(color=UP_COLOUR, label="up"), Patch(color=DOWN_COLOUR, label="down")]
+    if counts["n_changed"].gt(0).any():
+        handles.append(
+            Patch(facecolor="white", edgecolor=CALLED_COLOUR, label="changed\n(LRT, no direction)")
+        )
     axes.legend(
-        handles=[Patch(color=UP_COLOUR, label="up"), Patch(color=DOWN_COLOUR, label="down")],
+        handles=handles,
         loc="upper left",
         bbox_to_anchor=(1.0, 1.0),
     )
     return figure
+
+
+def called_gene_lists(
+    results: Mapping[str, pd.DataFrame], *, lrt: Sequence[str] = ()
+) -> dict[str, set[str]]:
+    """The genes each contrast called, by their ``significant`` column.
+
+    ``{contrast} up`` and ``{contrast} down`` for each Wald contrast; ``{contrast} changed``
+    for each likelihood-ratio-test contrast (``lrt``), which calls no direction.
+
+    Parameters
+    ----------
+    results
+        contrast -> results table (index gene_id, ``significant``: up/down/changed/empty).
+    """
+    lists: dict[str, set[str]] = {}
+    for name, table in results.items():
+        calls = table["significant"].fillna("").astype(str)
+        kinds = ("changed",) if name in set(lrt) else ("up", "down")
+        for kind in kinds:
+            lists[f"{name} {kind}"] = {str(g) for g in table.index[calls == kind]}
+    return lists
 
 
 def upset_intersections(sets: Mapping[str, set[str]]) -> pd.DataFrame:
@@ -119,8 +183,9 @@ def upset_intersections(sets: Mapping[str, set[str]]) -> pd.DataFrame:
 def plot_upset(sets: Mapping[str, set[str]], *, title: str, max_intersections: int = 30) -> Figure:
     """UpSet plot (upsetplot) of gene lists, e.g. each contrast's up and down lists.
 
-    Lists named ``... up`` get the up colour and ``... down`` the down colour; empty lists
-    are left out (named in the title). Intersections by size, at most ``max_intersections``.
+    Lists named ``... up`` get the up colour, ``... down`` the down colour and ``... changed``
+    (a likelihood-ratio test: no direction) the LRT colour; empty lists are left out (named
+    in the title). Intersections by size, at most ``max_intersections``.
     """
     from upsetplot import UpSet, from_contents
 
@@ -153,7 +218,10 @@ def plot_upset(sets: Mapping[str, set[str]], *, title: str, max_intersections: i
                 upset.style_categories(name, bar_facecolor=UP_COLOUR)
             elif name.endswith(" down"):
                 upset.style_categories(name, bar_facecolor=DOWN_COLOUR)
+            elif name.endswith(" changed"):
+                upset.style_categories(name, bar_facecolor=CALLED_COLOUR)
         axes = upset.plot(fig=figure)
+    _fit_matrix_dots(figure, axes["matrix"], n_columns=n_bars, n_rows=len(nonempty))
     bars = axes["intersections"]
     for patch in bars.patches:
         height = patch.get_height()
@@ -173,6 +241,23 @@ def plot_upset(sets: Mapping[str, set[str]], *, title: str, max_intersections: i
     suffix = f"\nempty lists not drawn: {', '.join(empty)}" if empty else ""
     figure.suptitle(title + suffix, x=0.01, ha="left", y=1.02, fontsize=7.5)
     return figure
+
+
+def _fit_matrix_dots(figure: Figure, matrix: Axes, *, n_columns: int, n_rows: int) -> None:
+    """Size the matrix dots to their cells (upsetplot draws 200 pt^2 whatever the cell size).
+
+    A dot's diameter is 70 % of the smaller of the column width and the row height, so that
+    neighbouring dots never touch.
+    """
+    box = matrix.get_position()
+    width_pt = box.width * figure.get_figwidth() * 72 / max(n_columns, 1)
+    height_pt = box.height * figure.get_figheight() * 72 / max(n_rows, 1)
+    diameter = 0.7 * min(width_pt, height_pt)
+    for collection in matrix.collections:
+        if isinstance(collection, PathCollection):  # the dots
+            collection.set_sizes([diameter**2])
+        elif isinstance(collection, LineCollection):  # the lines joining a column's dots
+            collection.set_linewidth(min(2.0, diameter / 4))
 
 
 def _clear_set_names(figure: Figure, matrix: Axes, totals: Axes) -> None:
@@ -273,8 +358,9 @@ def plot_genes_of_interest(
     image = _draw_lfc_matrix(axes, lfc, marks, limit=limit)
     bar = figure.colorbar(image, ax=axes, shrink=min(1.0, 3.0 / max(len(lfc), 1) * 2), aspect=15)
     bar.set_label("log2 fold change")
-    note = " (LRT contrasts left out)" if lrt else ""
-    axes.set_title(f"Genes of interest across contrasts{note}\n* called", loc="left")
+    left_out = [c for c in results if c in set(lrt)]
+    note = f"; left out (LRT, no direction): {', '.join(left_out)}" if left_out else ""
+    axes.set_title(f"Genes of interest across contrasts\n* called{note}", loc="left")
     return figure
 
 
@@ -499,7 +585,7 @@ def plot_overview(
         bottom=(0.1 + 0.06 * longest) / total,
     )
     counts_axes = figure.add_subplot(grid[0, 0])
-    _draw_counts(counts_axes, summaries[["n_up", "n_down"]].fillna(0).astype(float))
+    _draw_counts(counts_axes, call_counts(summaries))
     counts_axes.set_title("A  Genes called per contrast (vermillion up, blue down)", loc="left")
     nes_axes = figure.add_subplot(grid[1, 0])
     if nes.empty:
@@ -536,11 +622,12 @@ def plot_overview(
     gene_axes.set_title("C  Genes of interest: log2 fold change (* called)", loc="left")
     if not nes.empty and not lfc.empty:
         nes_axes.set_xlim(gene_axes.get_xlim())
-    handles = [
-        Line2D([], [], linestyle="", label=f"LRT contrasts (no direction): {', '.join(lrt)}")
-    ]
-    if lrt:
-        figure.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 0.0))
+    left_out = [c for c in summaries.index if c in set(lrt)]
+    if left_out:
+        figure.text(
+            0.01, 0.1 / total, f"B and C leave out {', '.join(left_out)}: a likelihood-ratio test "
+            "has no direction (no fold change to colour, not ranked by GSEA).", fontsize=6,
+        )  # fmt: skip
     figure.suptitle("Overview of the experiment", x=0.01, ha="left")
     return figure
 
@@ -563,9 +650,13 @@ def summary_figures(
 
     return {
         "de_gene_counts": plot_de_gene_counts(summaries),
-        "de_genes_upset": plot_upset(lists, title="Genes called per contrast and direction"),
+        "de_genes_upset": plot_upset(
+            lists,
+            title="Genes called per contrast and direction"
+            + ("\n(changed: a likelihood-ratio test, no direction)" if lrt else ""),
+        ),
         "genes_of_interest": plot_genes_of_interest(results, genes_of_interest, lrt=lrt),
-        "gsea_nes": plot_gsea_nes(gsea, always=gene_sets),
+        "gsea_nes": plot_gsea_nes(gsea, always=gene_sets, not_ranked=lrt),
         "overview": plot_overview(summaries, gsea, results, gene_sets=gene_sets,
                                   genes=genes_of_interest, lrt=lrt),
     }  # fmt: skip

@@ -23,12 +23,16 @@ from tests.e2e.conftest import input_digests, run_snakemake
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 SAMPLE = REPO / "resources" / "sample_experiment"
-CONTRASTS = [
+# The Wald contrasts of config/config.yaml (each has a truth column) and its likelihood-ratio
+# test of the interaction as a whole (no direction; its truth is the interaction's).
+WALD_CONTRASTS = [
     "resistant_vs_sensitive",
     "sorafenib_vs_vehicle_in_sensitive",
     "sorafenib_vs_vehicle_in_resistant",
     "sorafenib_response_resistant_vs_sensitive",
 ]
+LRT_CONTRAST = "interaction_lrt"
+CONTRASTS = [*WALD_CONTRASTS, LRT_CONTRAST]
 
 
 def _snakemake(work: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
@@ -147,7 +151,7 @@ def test_nrf2_targets_are_significantly_up_in_resistant_cells(finished_run, trut
     assert named <= set(called["gene_name"])
 
 
-@pytest.mark.parametrize("contrast", CONTRASTS)
+@pytest.mark.parametrize("contrast", WALD_CONTRASTS)
 def test_calls_agree_with_the_truth(finished_run, truth, contrast) -> None:
     results = _results(finished_run, contrast)
     true_lfc = truth[f"lfc_{contrast}"].reindex(results.index)
@@ -163,6 +167,57 @@ def test_calls_agree_with_the_truth(finished_run, truth, contrast) -> None:
     # Direction: every called, truly changed gene is called in the true direction.
     both = called & truly_changed
     assert (np.sign(results.loc[both, "log2FoldChange"]) == np.sign(true_lfc[both])).all()
+
+
+def test_lrt_of_the_interaction_finds_the_simulated_interaction_genes(finished_run, truth) -> None:
+    """The LRT (full vs ~ cell_line + treatment) calls the genes whose sorafenib response the
+    simulator made differ between the cell lines, with no direction (``changed``)."""
+    results = _results(finished_run, LRT_CONTRAST)
+    assert set(results["test"]) == {"LRT"}
+    assert set(results["significant"].dropna()) == {"changed"}
+    true_lfc = truth["lfc_sorafenib_response_resistant_vs_sensitive"].reindex(results.index)
+    called = results["padj"] < 0.05
+    truly_changed = true_lfc.abs() >= 1
+    recall = (called & truly_changed).sum() / truly_changed.sum()
+    fdp = (called & (true_lfc == 0)).sum() / max(called.sum(), 1)
+    assert truly_changed.sum() >= 20
+    assert recall >= 0.90, f"LRT recall {recall:.3f} of {truly_changed.sum()} genes"
+    assert fdp <= 0.10, f"LRT false-discovery proportion {fdp:.3f}"
+    # the up / down lists of an LRT are empty: its calls have no direction
+    for direction in ("up", "down"):
+        path = finished_run / "results" / "deseq2" / f"{LRT_CONTRAST}.{direction}.tsv"
+        assert pd.read_csv(path, sep="\t").empty, path
+
+
+def test_lrt_figures_make_no_direction_claim(finished_run) -> None:
+    import re
+
+    folder = finished_run / "results" / "figures"
+
+    def texts(stem: str) -> set[str]:
+        svg = (folder / f"{stem}.svg").read_text(encoding="utf-8")
+        return set(re.findall(r">([^<>]+)</text>", svg))
+
+    volcano = texts(f"contrasts/{LRT_CONTRAST}/volcano")
+    assert not any(t.startswith(("up (", "down (")) for t in volcano), volcano
+    assert any(t.startswith("called (LRT)") for t in volcano)
+    # the x axis names the coefficient R reports for an LRT
+    assert any("cell_line[T.resistant]:treatment[T.sorafenib]" in t for t in volcano)
+    # GSEA does not rank an LRT: the running-sum figures say so instead of drawing a curve
+    for gene_set in ("REDOXSEQ_NRF2_CORE_TARGETS", "WP_FERROPTOSIS"):
+        shown = texts(f"contrasts/{LRT_CONTRAST}/gsea_running_sum.{gene_set}")
+        assert "GSEA did not test this set." in shown, shown
+        assert not any("running" in t for t in shown)
+    ora = texts(f"contrasts/{LRT_CONTRAST}/ora")
+    assert any(t.startswith("changed genes (LRT, no direction") for t in ora), ora
+    assert not any(t.startswith(("up genes", "down genes")) for t in ora)
+    counts = texts("summary/de_gene_counts")
+    lrt_calls = int((_results(finished_run, LRT_CONTRAST)["significant"] == "changed").sum())
+    assert f"{lrt_calls:,} changed (LRT, no direction)" in counts
+    upset = pd.read_csv(folder / "summary" / "de_genes_upset.intersections.tsv", sep="\t")
+    assert f"{LRT_CONTRAST} changed" in upset.columns
+    assert f"{LRT_CONTRAST} up" not in upset.columns
+    assert any(LRT_CONTRAST in t for t in texts("summary/gsea_nes"))
 
 
 def test_nrf2_gene_set_is_enriched_in_resistant_cells(finished_run) -> None:
@@ -350,8 +405,8 @@ def test_per_sample_scores_separate_the_groups_as_simulated(
     finished_run: Path, gene_set: str, contrast: str, numerator: str, denominator: str
 ) -> None:
     table = pd.read_csv(finished_run / "results" / "gsea" / "ssgsea.group_comparison.tsv", sep="\t")
-    # one row per two-group contrast x set; the interaction (a difference) has none
-    assert "sorafenib_response_resistant_vs_sensitive" not in set(table["contrast"])
+    # one row per two-group contrast x set; the interaction (a difference) and the LRT have none
+    assert not {"sorafenib_response_resistant_vs_sensitive", LRT_CONTRAST} & set(table["contrast"])
     assert not table.duplicated(["contrast", "collection", "gene_set"]).any()
     rows = table[(table["gene_set"] == gene_set) & (table["contrast"] == contrast)]
     assert len(rows) == 1, rows
