@@ -8,6 +8,7 @@ the pipeline recovers the biology that was put in, not whether it reproduces its
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import shutil
 import subprocess
@@ -361,6 +362,46 @@ def test_report_holds_every_figure_and_every_image_loads(finished_run, tmp_path)
             assert 'download="' in body, f"{key}: the full TSV is not attached"
     volcano = results["results/figures/contrasts/resistant_vs_sensitive/volcano.png"]
     assert "gene of interest" in volcano["caption"] or "genes of interest" in volcano["caption"]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (.ci/run installs it)")
+@pytest.mark.parametrize("window", [1400, 800])
+def test_report_shows_a_figure_at_a_readable_width(finished_run, tmp_path, window) -> None:
+    """A 300-dpi figure opened in the report fits the window (at most 1000 px), uncut.
+
+    The report is opened as a user would (the README's `snakemake --report`, which reads the
+    default profile's report-stylesheet), then the report app is asked to show the widest
+    and tallest figure, and the image's box is measured in Chromium.
+    """
+    report = finished_run / "results" / "report.html"
+    raw = report.read_text(encoding="utf-8")
+    assert "redoxseq: style added to Snakemake's report" in raw, "the stylesheet is not used"
+    key = "results/figures/summary/gsea_nes.png"  # 2,300 x 2,400 px at 300 dpi
+    probe = (
+        "<script>setTimeout(function(){"
+        f"app.setView({{content: 'img', contentPath: results[{json.dumps(key)}].data_uri}});"
+        "setTimeout(function(){"
+        " var im = document.querySelector('img[src^=\"data:image/png\"]');"
+        " var pane = im.parentElement.parentElement.getBoundingClientRect();"
+        " var box = im.getBoundingClientRect();"
+        " var p = document.createElement('pre'); p.id = 'figure-box';"
+        " p.textContent = JSON.stringify({natural: im.naturalWidth, width: box.width,"
+        "  left: box.left, right: box.right, top: box.top, pane_left: pane.left,"
+        "  pane_right: pane.right, pane_top: pane.top});"
+        " document.body.appendChild(p); }, 1000); }, 1000);</script>"
+    )
+    end = raw.rindex("</body>")
+    page = tmp_path / "report_probe.html"
+    page.write_text(raw[:end] + probe + raw[end:], encoding="utf-8")
+    result = _chromium(page.as_uri(), tmp_path / "profile", f"--window-size={window},900")
+    marker = '<pre id="figure-box">'
+    assert marker in result.stdout, result.stderr[-3000:]
+    box = json.loads(html.unescape(result.stdout.split(marker)[1].split("</pre>")[0]))
+    assert box["natural"] > 2000, box
+    assert box["width"] <= 1000.5, box  # never wider than 1000 px
+    assert box["width"] <= box["pane_right"] - box["pane_left"], box  # fits the pane
+    assert box["left"] >= box["pane_left"] and box["right"] <= window, box  # nothing cut off
+    assert box["top"] >= box["pane_top"], box  # its top is reachable, not scrolled away
 
 
 @pytest.mark.parametrize(
