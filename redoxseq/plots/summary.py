@@ -32,6 +32,7 @@ from redoxseq.plots.style import (
     level_colours,
     require_columns,
     styled,
+    text_width,
 )
 
 logger = logging.getLogger(__name__)
@@ -313,7 +314,7 @@ def genes_of_interest_matrix(
 
 
 def _draw_lfc_matrix(
-    axes: Axes, values: pd.DataFrame, marks: pd.DataFrame, *, limit: float
+    axes: Axes, values: pd.DataFrame, marks: pd.DataFrame, *, limit: float, rotation: float = 90
 ) -> AxesImage:
     image = axes.imshow(
         values.to_numpy(dtype=float), aspect="auto", cmap=DIVERGING_CMAP, vmin=-limit, vmax=limit
@@ -325,7 +326,13 @@ def _draw_lfc_matrix(
                 value = float(values.iat[i, j])  # type: ignore[arg-type]
                 colour = "white" if np.isfinite(value) and abs(value) > 0.6 * limit else "black"
                 axes.text(j, i, mark, ha="center", va="center", fontsize=6, color=colour)
-    axes.set_xticks(range(values.shape[1]), labels=list(values.columns), rotation=90)
+    axes.set_xticks(
+        range(values.shape[1]),
+        labels=list(values.columns),
+        rotation=rotation,
+        ha="center" if rotation == 90 else "right",
+        rotation_mode="default" if rotation == 90 else "anchor",
+    )
     axes.set_yticks(range(values.shape[0]), labels=list(values.index))
     axes.tick_params(length=0)
     for spine in axes.spines.values():
@@ -564,30 +571,38 @@ def plot_overview(
     fdr = nes_rows.pivot_table(
         index="gene_set", columns="contrast", values="fdr", aggfunc="first"
     ).reindex_like(nes)
-    longest = max(len(c) for c in summaries.index)
-    heights = [
-        0.5 + 0.3 * len(summaries),
-        0.4 + 0.16 * max(len(nes), 1),
-        0.4 + 0.14 * max(len(lfc), 1),
-    ]
-    total = sum(heights) + 0.7 + 0.06 * longest
-    figure = Figure(figsize=(DOUBLE_COLUMN, total))
-    grid = figure.add_gridspec(
-        3,
-        2,
-        height_ratios=heights,
-        width_ratios=[1, 0.03],
-        hspace=0.8 / (sum(heights) / 3),
-        wspace=0.05,
-        left=0.35,
-        right=0.9,
-        top=1 - 0.45 / total,
-        bottom=(0.1 + 0.06 * longest) / total,
+    columns = [str(c) for c in (nes.columns if not nes.empty else lfc.columns)]
+    left_out = [c for c in summaries.index if c in set(lrt)]
+    # Heights in inches: each panel's title, its axes, and the band under it for its x labels
+    # (A: counts and axis name; B and C: the contrast names, rotated).
+    # contrast names under B and C, rotated by 40 degrees (at 90 they need twice the height)
+    names_band = 0.2 + np.sin(np.radians(40)) * max(
+        (text_width(c, 6.5) for c in columns), default=0
     )
-    counts_axes = figure.add_subplot(grid[0, 0])
+    panels = [
+        (0.3 * len(summaries) + 0.1, 0.45),
+        (0.16 * max(len(nes), 1) + 0.05, names_band),
+        (0.14 * max(len(lfc), 1) + 0.05, names_band),
+    ]
+    title, top_margin, note = 0.3, 0.35, 0.3 if left_out else 0.05
+    total = top_margin + sum(title + h + band for h, band in panels) + note
+    figure = Figure(figsize=(DOUBLE_COLUMN, total))
+    boxes = []
+    y = total - top_margin
+    for h, band in panels:
+        y -= title + h
+        boxes.append((y / total, h / total))
+        y -= band
+    left, width = 0.35, 0.55
+    counts_axes, nes_axes, gene_axes = (
+        figure.add_axes((left, bottom, width, height)) for bottom, height in boxes
+    )
+
+    def colour_bar_axes(k: int) -> Axes:
+        return figure.add_axes((left + width + 0.015, boxes[k][0], 0.015, boxes[k][1]))
+
     _draw_counts(counts_axes, call_counts(summaries))
     counts_axes.set_title("A  Genes called per contrast (vermillion up, blue down)", loc="left")
-    nes_axes = figure.add_subplot(grid[1, 0])
     if nes.empty:
         nes_axes.text(
             0.5,
@@ -600,13 +615,11 @@ def plot_overview(
     else:
         stars = fdr.map(lambda v: "*" if np.isfinite(v) and v < fdr_cutoff else "")
         limit = max(1.0, float(np.nanmax(np.abs(nes.to_numpy()))))
-        image = _draw_lfc_matrix(nes_axes, nes, stars, limit=limit)
-        nes_axes.tick_params(labelbottom=False)
-        figure.colorbar(image, cax=figure.add_subplot(grid[1, 1])).set_label("NES")
+        image = _draw_lfc_matrix(nes_axes, nes, stars, limit=limit, rotation=40)
+        figure.colorbar(image, cax=colour_bar_axes(1)).set_label("NES")
     nes_axes.set_title(
         f"B  GSEA NES of the gene sets of interest (* FDR < {fdr_cutoff:g})", loc="left"
     )
-    gene_axes = figure.add_subplot(grid[2, 0])
     if lfc.empty:
         gene_axes.text(
             0.5, 0.5, "no gene of interest was measured", ha="center", transform=gene_axes.transAxes
@@ -617,16 +630,13 @@ def plot_overview(
         calls = calls.reindex(columns=lfc.columns).fillna("")
         marks = calls.map(lambda c: "*" if c in ("up", "down") else "")
         limit = max(1.0, float(np.nanmax(np.abs(lfc.to_numpy()))))
-        image = _draw_lfc_matrix(gene_axes, lfc, marks, limit=limit)
-        figure.colorbar(image, cax=figure.add_subplot(grid[2, 1])).set_label("log2 fold change")
+        image = _draw_lfc_matrix(gene_axes, lfc, marks, limit=limit, rotation=40)
+        figure.colorbar(image, cax=colour_bar_axes(2)).set_label("log2 fold change")
     gene_axes.set_title("C  Genes of interest: log2 fold change (* called)", loc="left")
-    if not nes.empty and not lfc.empty:
-        nes_axes.set_xlim(gene_axes.get_xlim())
-    left_out = [c for c in summaries.index if c in set(lrt)]
     if left_out:
         figure.text(
-            0.01, 0.1 / total, f"B and C leave out {', '.join(left_out)}: a likelihood-ratio test "
-            "has no direction (no fold change to colour, not ranked by GSEA).", fontsize=6,
+            0.01, 0.08 / total, f"B and C leave out {', '.join(left_out)}: a likelihood-ratio "
+            "test has no direction (no fold change to colour, not ranked by GSEA).", fontsize=6,
         )  # fmt: skip
     figure.suptitle("Overview of the experiment", x=0.01, ha="left")
     return figure

@@ -347,3 +347,30 @@ def test_genes_of_interest_are_mapped_to_human_and_sets_checked() -> None:
     }
     with pytest.raises(ConfigError, match=r"plots.gene_sets_of_interest.*'NOPE'"):
         resolve_plot_choices({**plots, "gene_sets_of_interest": ["NOPE"]}, "human", gmts)
+
+
+def test_overview_names_the_contrasts_under_panels_b_and_c() -> None:
+    from redoxseq.plots.summary import plot_overview
+
+    contrasts = ["resistant_vs_sensitive", "sorafenib_response_resistant_vs_sensitive"]
+    summaries = pd.DataFrame({"n_up": [5, 2], "n_down": [3, 1]}, index=contrasts)
+    gsea = pd.DataFrame(
+        {"contrast": contrasts * 2, "gene_set": ["S1", "S1", "S2", "S2"],
+         "nes": [1.5, -1.0, 0.4, 2.0], "fdr": [0.01, 0.2, 0.5, 0.001]}
+    )  # fmt: skip
+    results = {c: _results() for c in contrasts}
+    figure = plot_overview(
+        summaries, gsea, results, gene_sets=["S1", "S2"], genes=["Hmox1", "Gpx4"]
+    )
+    heatmaps = [a for a in figure.axes if a.images]
+    assert len(heatmaps) == 2  # B (NES) and C (log2FC)
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    for axes in heatmaps:
+        assert [t.get_text() for t in axes.get_xticklabels()] == contrasts
+        assert all(t.get_visible() for t in axes.get_xticklabels())
+    # B's column names sit between B and C's title, overlapping neither
+    b, c = sorted(heatmaps, key=lambda a: -a.get_position().y0)
+    names = [t.get_window_extent(renderer) for t in b.get_xticklabels()]
+    title = c.title.get_window_extent(renderer)
+    assert all(not n.overlaps(title) and n.y0 > title.y1 for n in names)
+    assert all(not n.overlaps(c.get_window_extent(renderer)) for n in names)
