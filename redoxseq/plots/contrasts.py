@@ -15,10 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from redoxseq.plots.heatmaps import annotated_heatmap, zscore_rows
+from redoxseq.plots.heatmaps import annotated_heatmap, group_bars, zscore_rows
 from redoxseq.plots.labels import Label, place_labels
 from redoxseq.plots.style import (
     CALLED_COLOUR,
@@ -106,6 +107,113 @@ def _class_styles(directional: bool) -> list[tuple[str, str, str]]:
     return [("ns", NS_COLOUR, "not called"), ("called", CALLED_COLOUR, "called (LRT)")]
 
 
+def _draw_classes(
+    axes: Axes,
+    x: pd.Series,
+    y: pd.Series,
+    classes: pd.Series,
+    directional: bool,
+    *,
+    called_size: float,
+) -> list[Line2D]:
+    """Scatter the genes of each call class (rasterised); a legend handle per class with its count.
+
+    Not-called genes are drawn first and smaller (3 pt^2), called ones ``called_size`` on top.
+    """
+    counts = classes.value_counts()
+    handles = []
+    for name, colour, label in _class_styles(directional):
+        mask = classes == name
+        axes.scatter(
+            x[mask],
+            y[mask],
+            s=3 if name == "ns" else called_size,
+            c=colour,
+            rasterized=True,
+            linewidths=0,
+            zorder=1 if name == "ns" else 2,
+        )
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="o",
+                linestyle="",
+                markersize=3,
+                color=colour,
+                label=f"{label} ({int(counts.get(name, 0)):,})",
+            )
+        )
+    return handles
+
+
+def _draw_rings(
+    axes: Axes,
+    x: pd.Series,
+    y: pd.Series,
+    *,
+    colour: str,
+    size: float,
+    linewidth: float,
+    zorder: int,
+    label: str,
+) -> Line2D:
+    """Ring the given points (open circles, vector) and return their legend handle."""
+    axes.scatter(
+        x, y, s=size, facecolors="none", edgecolors=colour, linewidths=linewidth, zorder=zorder
+    )
+    return Line2D(
+        [],
+        [],
+        marker="o",
+        linestyle="",
+        markersize=4,
+        markerfacecolor="none",
+        markeredgecolor=colour,
+        label=label,
+    )
+
+
+def _ring_genes_of_interest(
+    axes: Axes,
+    x: pd.Series,
+    y: pd.Series,
+    names: pd.Series,
+    genes_of_interest: Sequence[str],
+    handles: list[Line2D],
+) -> tuple[list[str], pd.Series]:
+    """Ring the genes of interest among the drawn genes (black) and add their legend handle.
+
+    Returns
+    -------
+    (list of str, pandas.Series)
+        The genes of interest without repeats (in the given order) and, per drawn gene, whether
+        it is one of them.
+    """
+    wanted = list(dict.fromkeys(genes_of_interest))
+    interest = names.isin(set(wanted))
+    if interest.any():
+        handles.append(
+            _draw_rings(
+                axes, x[interest], y[interest], colour=INTEREST_COLOUR, size=14, linewidth=0.7,
+                zorder=4, label=f"genes of interest ({int(interest.sum())}; bold: called)",
+            )
+        )  # fmt: skip
+    return wanted, interest
+
+
+def _legend_below(figure: Figure, handles: list[Line2D], *, top: float) -> None:
+    """The figure's legend in two columns under the axes, its top at ``top`` (figure fraction)."""
+    figure.legend(
+        handles=handles,
+        loc="upper left",
+        bbox_to_anchor=(0.02, top),
+        ncol=2,
+        handletextpad=0.2,
+        columnspacing=0.8,
+    )
+
+
 def _symbols(results: pd.DataFrame) -> pd.Series:
     names = (
         results["gene_name"]
@@ -175,77 +283,16 @@ def plot_volcano(
     axes = figure.add_axes(
         (0.14, 0.30, 0.82, 0.58) if calling.directional else (0.14, 0.33, 0.82, 0.55)
     )
-    counts = classes.value_counts()
-    handles = []
-    for name, colour, label in _class_styles(calling.directional):
-        mask = classes == name
-        axes.scatter(
-            x[mask],
-            y[mask],
-            s=3 if name == "ns" else 4,
-            c=colour,
-            rasterized=True,
-            linewidths=0,
-            zorder=1 if name == "ns" else 2,
-        )
-        handles.append(
-            Line2D(
-                [],
-                [],
-                marker="o",
-                linestyle="",
-                markersize=3,
-                color=colour,
-                label=f"{label} ({int(counts.get(name, 0)):,})",
-            )
-        )
+    handles = _draw_classes(axes, x, y, classes, calling.directional, called_size=4)
     highlighted = names.isin(set(highlight))
     if highlighted.any():
-        axes.scatter(
-            x[highlighted],
-            y[highlighted],
-            s=12,
-            facecolors="none",
-            edgecolors=HIGHLIGHT_COLOUR,
-            linewidths=0.6,
-            zorder=3,
-        )
         handles.append(
-            Line2D(
-                [],
-                [],
-                marker="o",
-                linestyle="",
-                markersize=4,
-                markerfacecolor="none",
-                markeredgecolor=HIGHLIGHT_COLOUR,
-                label=f"{highlight_label} ({int(highlighted.sum())})",
+            _draw_rings(
+                axes, x[highlighted], y[highlighted], colour=HIGHLIGHT_COLOUR, size=12,
+                linewidth=0.6, zorder=3, label=f"{highlight_label} ({int(highlighted.sum())})",
             )
-        )
-    wanted = list(dict.fromkeys(genes_of_interest))
-    interest = names.isin(set(wanted))
-    if interest.any():
-        axes.scatter(
-            x[interest],
-            y[interest],
-            s=14,
-            facecolors="none",
-            edgecolors=INTEREST_COLOUR,
-            linewidths=0.7,
-            zorder=4,
-        )
-        handles.append(
-            Line2D(
-                [],
-                [],
-                marker="o",
-                linestyle="",
-                markersize=4,
-                markerfacecolor="none",
-                markeredgecolor=INTEREST_COLOUR,
-                label=f"genes of interest ({int(interest.sum())}; bold: called)",
-            )
-        )
+        )  # fmt: skip
+    wanted, interest = _ring_genes_of_interest(axes, x, y, names, genes_of_interest, handles)
     y_cutoff = calling.pvalue_cutoff if on_pvalue else calling.padj_cutoff
     if y_cutoff is not None and np.isfinite(y_cutoff) and y_cutoff > 0:
         axes.axhline(-np.log10(y_cutoff), color="black", linestyle="--", linewidth=0.5, zorder=0)
@@ -280,14 +327,7 @@ def plot_volcano(
         shown = ", ".join(absent[:12])
         note += ("; " if note else "") + f"not in the results (absent or prefiltered): {shown}"
         note += " ..." if len(absent) > 12 else ""
-    figure.legend(
-        handles=handles,
-        loc="upper left",
-        bbox_to_anchor=(0.02, 0.17),
-        ncol=2,
-        handletextpad=0.2,
-        columnspacing=0.8,
-    )
+    _legend_below(figure, handles, top=0.17)
     if note:
         figure.text(0.02, 0.005, note, fontsize=5.5, va="bottom", wrap=True)
     return figure
@@ -318,55 +358,9 @@ def plot_ma(
     y = expressed[column].astype(float)
     figure = Figure(figsize=(SINGLE_COLUMN * 1.25, 3.2))
     axes = figure.add_axes((0.14, 0.27, 0.82, 0.62))
-    counts = classes.value_counts()
-    handles = []
-    for name, colour, label in _class_styles(calling.directional):
-        mask = classes == name
-        axes.scatter(
-            x[mask],
-            y[mask],
-            s=3,
-            c=colour,
-            rasterized=True,
-            linewidths=0,
-            zorder=1 if name == "ns" else 2,
-        )
-        handles.append(
-            Line2D(
-                [],
-                [],
-                marker="o",
-                linestyle="",
-                markersize=3,
-                color=colour,
-                label=f"{label} ({int(counts.get(name, 0)):,})",
-            )
-        )
+    handles = _draw_classes(axes, x, y, classes, calling.directional, called_size=3)
     names = _symbols(expressed)
-    wanted = list(dict.fromkeys(genes_of_interest))
-    interest = names.isin(set(wanted))
-    if interest.any():
-        axes.scatter(
-            x[interest],
-            y[interest],
-            s=14,
-            facecolors="none",
-            edgecolors=INTEREST_COLOUR,
-            linewidths=0.7,
-            zorder=4,
-        )
-        handles.append(
-            Line2D(
-                [],
-                [],
-                marker="o",
-                linestyle="",
-                markersize=4,
-                markerfacecolor="none",
-                markeredgecolor=INTEREST_COLOUR,
-                label="genes of interest",
-            )
-        )
+    _, interest = _ring_genes_of_interest(axes, x, y, names, genes_of_interest, handles)
     axes.set_xscale("log")
     axes.axhline(0, color="black", linewidth=0.5)
     if calling.lfc_cutoff > 0:
@@ -380,17 +374,17 @@ def plot_ma(
     # Labels are placed in log-x display space by adjustText itself.
     place_labels(axes, labels)
     axes.set_xlabel("mean of normalised counts")
-    axes.set_ylabel("shrunken log2 fold change (apeGLM)" if shrunk else calling.lfc_label("log2FC"))
-    test = "" if calling.directional else f" ({calling.test_words})"
-    axes.set_title(f"{contrast}: MA plot{test}", loc="left")
-    figure.legend(
-        handles=handles,
-        loc="upper left",
-        bbox_to_anchor=(0.02, 0.13),
-        ncol=2,
-        handletextpad=0.2,
-        columnspacing=0.8,
-    )
+    if calling.directional:
+        axes.set_ylabel("shrunken log2 fold change (apeGLM)" if shrunk else "log2 fold change")
+        axes.set_title(f"{contrast}: MA plot", loc="left")
+    else:  # the coefficient's name is too long for a vertical label: it goes in the title
+        axes.set_ylabel("log2 fold change (no direction tested)")
+        coefficient = calling.lfc_coefficient or "the design's last coefficient"
+        axes.set_title(
+            f"{contrast}: MA plot ({calling.test_words})\nlog2 fold change of {coefficient}",
+            loc="left",
+        )
+    _legend_below(figure, handles, top=0.13)
     return figure
 
 
@@ -482,11 +476,7 @@ def plot_top_genes_heatmap(
     values = zscore_rows(expression.loc[genes])
     names = _symbols(results)
     what = "called" if were_called else "smallest-padj (none called)"
-    groups = (
-        samples.loc[expression.columns, list(group_by)]
-        if group_by
-        else pd.DataFrame(index=expression.columns)
-    )
+    groups = group_bars(samples, expression.columns, group_by)
     return annotated_heatmap(
         values,
         groups,

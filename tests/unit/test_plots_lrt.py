@@ -48,7 +48,8 @@ def test_lrt_calling_names_the_reported_coefficient() -> None:
     assert COEFFICIENT in volcano.axes[0].get_xlabel()
     assert "likelihood-ratio test" in volcano.axes[0].get_title(loc="left")
     ma = plot_ma(_lrt_results(), contrast="lrt", calling=lrt)
-    assert COEFFICIENT in ma.axes[0].get_ylabel()
+    assert COEFFICIENT in ma.axes[0].get_title(loc="left")
+    assert "no direction" in ma.axes[0].get_ylabel()
     assert plot_volcano(_lrt_results(), contrast="w", calling=wald).axes[0].get_xlabel() == (
         "log2 fold change"
     )
