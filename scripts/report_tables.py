@@ -9,6 +9,7 @@ inputs = snakemake.input
 pages = run_pages(
     contrasts=read_tsv(inputs.contrasts).reset_index(),
     gsea=read_tsv(inputs.gsea, index_col=None),
+    gsea_skipped=read_tsv(inputs.gsea_skipped, index_col=None),
     ssgsea=read_tsv(inputs.ssgsea, index_col=None) if hasattr(inputs, "ssgsea") else None,
     preflight=snakemake.params.preflight,
     config=dict(snakemake.params.config),

@@ -492,8 +492,8 @@ def gsea_contrast(
 
     if is_lrt(results):
         reason = (
-            "not ranked: a likelihood-ratio test (test = LRT) says a gene changes somewhere, not "
-            "in which direction; read the ORA of its changed genes and the ssGSEA comparisons"
+            "not ranked: a likelihood-ratio test (test = LRT) says that a gene changes, not in "
+            "which direction; read the ORA of its changed genes and the per-sample ssGSEA scores"
         )
         logger.warning("%s: GSEA prerank skipped: %s", label, reason)
         skipped = pd.DataFrame(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
+from typing import Literal
 
 import matplotlib
 
@@ -138,18 +139,24 @@ def plot_pair_scatter(
     for k in range(len(pairs), nrows * ncols):
         grid[k // ncols][k % ncols].axis("off")
     if strata is not None:
-        handles = [
-            Line2D([], [], marker="o", linestyle="", color=colours[level], label=level)
-            for level in levels
-        ]
-        figure.legend(
-            handles=handles,
-            loc="outside lower center",
-            ncols=min(len(levels), 6),
-            fontsize=7,
-            frameon=False,
-        )
+        _strata_legend(figure, levels, colours, marker="o", loc="outside lower center")
     return figure
+
+
+def _strata_legend(
+    figure: Figure,
+    levels: list[str],
+    colours: dict[str, str],
+    *,
+    marker: str,
+    loc: Literal["outside lower center", "outside upper center"],
+) -> None:
+    """One legend entry per stratum (up to 6 a row), outside the axes of a constrained figure."""
+    handles = [
+        Line2D([], [], marker=marker, linestyle="", color=colours[level], label=level)
+        for level in levels
+    ]
+    figure.legend(handles=handles, loc=loc, ncols=min(len(levels), 6), fontsize=7, frameon=False)
 
 
 def _short(name: str, limit: int = 34) -> str:
@@ -296,17 +303,7 @@ def plot_score_heatmap(
             vmin=0,
             vmax=max(1, len(levels) - 1) if len(levels) > 1 else 1,
         )
-        handles = [
-            Line2D([], [], marker="s", linestyle="", color=colours[level], label=level)
-            for level in levels
-        ]
-        figure.legend(
-            handles=handles,
-            loc="outside upper center",
-            ncols=min(len(levels), 6),
-            fontsize=7,
-            frameon=False,
-        )
+        _strata_legend(figure, levels, colours, marker="s", loc="outside upper center")
     bar = figure.colorbar(image, ax=axes, shrink=min(1.0, 2.5 / height), pad=0.01)
     bar.set_label("score, z across samples", fontsize=7)
     bar.ax.tick_params(labelsize=6)

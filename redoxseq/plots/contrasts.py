@@ -15,12 +15,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from redoxseq.plots.heatmaps import annotated_heatmap, zscore_rows
+from redoxseq.plots.heatmaps import annotated_heatmap, group_bars, zscore_rows
 from redoxseq.plots.labels import Label, place_labels
 from redoxseq.plots.style import (
+    CALLED_COLOUR,
     DOUBLE_COLUMN,
     DOWN_COLOUR,
     HIGHLIGHT_COLOUR,
@@ -35,8 +37,6 @@ from redoxseq.plots.style import (
 )
 
 logger = logging.getLogger(__name__)
-
-CALLED_COLOUR = OKABE_ITO["purple"]  # LRT calls: no direction
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,9 @@ class Calling:
         |log2FC| cutoff (0: none).
     test
         ``Wald`` or ``LRT`` (no direction).
+    lfc_coefficient
+        for an LRT, the model coefficient its log2FC column reports (the design's last, as
+        in R's LRT results); empty otherwise.
     """
 
     significance: str
@@ -60,11 +63,28 @@ class Calling:
     pvalue_cutoff: float | None
     lfc_cutoff: float = 0.0
     test: str = "Wald"
+    lfc_coefficient: str = ""
 
     @property
     def directional(self) -> bool:
         """True unless the test is a likelihood-ratio test (which makes no direction claim)."""
         return self.test.upper() != "LRT"
+
+    @property
+    def test_words(self) -> str:
+        """The test in words, for axis labels and titles."""
+        return "Wald test" if self.directional else "likelihood-ratio test"
+
+    def lfc_label(self, what: str = "log2 fold change") -> str:
+        """Axis label of the log2FC column: for an LRT, which coefficient it is (no direction).
+
+        An LRT's log2FC is one coefficient of the full model (R reports the last); its padj
+        says that some dropped coefficient is not 0, in no particular direction.
+        """
+        if self.directional:
+            return what
+        coefficient = self.lfc_coefficient or "the design's last coefficient"
+        return f"{what} of {coefficient}\n(as R reports an LRT; the test has no direction)"
 
 
 def significance_classes(results: pd.DataFrame, *, directional: bool = True) -> pd.Series:
@@ -85,6 +105,113 @@ def _class_styles(directional: bool) -> list[tuple[str, str, str]]:
             ("up", UP_COLOUR, "up"),
         ]
     return [("ns", NS_COLOUR, "not called"), ("called", CALLED_COLOUR, "called (LRT)")]
+
+
+def _draw_classes(
+    axes: Axes,
+    x: pd.Series,
+    y: pd.Series,
+    classes: pd.Series,
+    directional: bool,
+    *,
+    called_size: float,
+) -> list[Line2D]:
+    """Scatter the genes of each call class (rasterised); a legend handle per class with its count.
+
+    Not-called genes are drawn first and smaller (3 pt^2), called ones ``called_size`` on top.
+    """
+    counts = classes.value_counts()
+    handles = []
+    for name, colour, label in _class_styles(directional):
+        mask = classes == name
+        axes.scatter(
+            x[mask],
+            y[mask],
+            s=3 if name == "ns" else called_size,
+            c=colour,
+            rasterized=True,
+            linewidths=0,
+            zorder=1 if name == "ns" else 2,
+        )
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="o",
+                linestyle="",
+                markersize=3,
+                color=colour,
+                label=f"{label} ({int(counts.get(name, 0)):,})",
+            )
+        )
+    return handles
+
+
+def _draw_rings(
+    axes: Axes,
+    x: pd.Series,
+    y: pd.Series,
+    *,
+    colour: str,
+    size: float,
+    linewidth: float,
+    zorder: int,
+    label: str,
+) -> Line2D:
+    """Ring the given points (open circles, vector) and return their legend handle."""
+    axes.scatter(
+        x, y, s=size, facecolors="none", edgecolors=colour, linewidths=linewidth, zorder=zorder
+    )
+    return Line2D(
+        [],
+        [],
+        marker="o",
+        linestyle="",
+        markersize=4,
+        markerfacecolor="none",
+        markeredgecolor=colour,
+        label=label,
+    )
+
+
+def _ring_genes_of_interest(
+    axes: Axes,
+    x: pd.Series,
+    y: pd.Series,
+    names: pd.Series,
+    genes_of_interest: Sequence[str],
+    handles: list[Line2D],
+) -> tuple[list[str], pd.Series]:
+    """Ring the genes of interest among the drawn genes (black) and add their legend handle.
+
+    Returns
+    -------
+    (list of str, pandas.Series)
+        The genes of interest without repeats (in the given order) and, per drawn gene, whether
+        it is one of them.
+    """
+    wanted = list(dict.fromkeys(genes_of_interest))
+    interest = names.isin(set(wanted))
+    if interest.any():
+        handles.append(
+            _draw_rings(
+                axes, x[interest], y[interest], colour=INTEREST_COLOUR, size=14, linewidth=0.7,
+                zorder=4, label=f"genes of interest ({int(interest.sum())}; bold: called)",
+            )
+        )  # fmt: skip
+    return wanted, interest
+
+
+def _legend_below(figure: Figure, handles: list[Line2D], *, top: float) -> None:
+    """The figure's legend in two columns under the axes, its top at ``top`` (figure fraction)."""
+    figure.legend(
+        handles=handles,
+        loc="upper left",
+        bbox_to_anchor=(0.02, top),
+        ncol=2,
+        handletextpad=0.2,
+        columnspacing=0.8,
+    )
 
 
 def _symbols(results: pd.DataFrame) -> pd.Series:
@@ -153,78 +280,19 @@ def plot_volcano(
     classes = significance_classes(tested, directional=calling.directional)
     names = _symbols(tested)
     figure = Figure(figsize=(SINGLE_COLUMN * 1.25, 3.6))
-    axes = figure.add_axes((0.14, 0.30, 0.82, 0.58))
-    counts = classes.value_counts()
-    handles = []
-    for name, colour, label in _class_styles(calling.directional):
-        mask = classes == name
-        axes.scatter(
-            x[mask],
-            y[mask],
-            s=3 if name == "ns" else 4,
-            c=colour,
-            rasterized=True,
-            linewidths=0,
-            zorder=1 if name == "ns" else 2,
-        )
-        handles.append(
-            Line2D(
-                [],
-                [],
-                marker="o",
-                linestyle="",
-                markersize=3,
-                color=colour,
-                label=f"{label} ({int(counts.get(name, 0)):,})",
-            )
-        )
+    axes = figure.add_axes(
+        (0.14, 0.30, 0.82, 0.58) if calling.directional else (0.14, 0.33, 0.82, 0.55)
+    )
+    handles = _draw_classes(axes, x, y, classes, calling.directional, called_size=4)
     highlighted = names.isin(set(highlight))
     if highlighted.any():
-        axes.scatter(
-            x[highlighted],
-            y[highlighted],
-            s=12,
-            facecolors="none",
-            edgecolors=HIGHLIGHT_COLOUR,
-            linewidths=0.6,
-            zorder=3,
-        )
         handles.append(
-            Line2D(
-                [],
-                [],
-                marker="o",
-                linestyle="",
-                markersize=4,
-                markerfacecolor="none",
-                markeredgecolor=HIGHLIGHT_COLOUR,
-                label=f"{highlight_label} ({int(highlighted.sum())})",
+            _draw_rings(
+                axes, x[highlighted], y[highlighted], colour=HIGHLIGHT_COLOUR, size=12,
+                linewidth=0.6, zorder=3, label=f"{highlight_label} ({int(highlighted.sum())})",
             )
-        )
-    wanted = list(dict.fromkeys(genes_of_interest))
-    interest = names.isin(set(wanted))
-    if interest.any():
-        axes.scatter(
-            x[interest],
-            y[interest],
-            s=14,
-            facecolors="none",
-            edgecolors=INTEREST_COLOUR,
-            linewidths=0.7,
-            zorder=4,
-        )
-        handles.append(
-            Line2D(
-                [],
-                [],
-                marker="o",
-                linestyle="",
-                markersize=4,
-                markerfacecolor="none",
-                markeredgecolor=INTEREST_COLOUR,
-                label=f"genes of interest ({int(interest.sum())}; bold: called)",
-            )
-        )
+        )  # fmt: skip
+    wanted, interest = _ring_genes_of_interest(axes, x, y, names, genes_of_interest, handles)
     y_cutoff = calling.pvalue_cutoff if on_pvalue else calling.padj_cutoff
     if y_cutoff is not None and np.isfinite(y_cutoff) and y_cutoff > 0:
         axes.axhline(-np.log10(y_cutoff), color="black", linestyle="--", linewidth=0.5, zorder=0)
@@ -248,12 +316,10 @@ def plot_volcano(
     axes.set_ylim(0, (float(np.nanmax(y)) if len(y) else 1.0) * 1.08 + 0.5)
     near = y.sort_values(ascending=False, kind="mergesort").index[:400]
     place_labels(axes, labels, avoid_x=x[near].to_numpy(), avoid_y=y[near].to_numpy())
-    xlabel = "log2 fold change"
-    if not calling.directional:
-        xlabel += " (LRT: no direction tested)"
-    axes.set_xlabel(xlabel)
+    axes.set_xlabel(calling.lfc_label())
     axes.set_ylabel("-log10 p-value" if on_pvalue else "-log10 adjusted p-value")
-    axes.set_title(f"{contrast}\ncalled: {calling.significance}", loc="left")
+    test = "" if calling.directional else f" ({calling.test_words})"
+    axes.set_title(f"{contrast}{test}\ncalled: {calling.significance}", loc="left")
     missing = [g for g in wanted if g in set(_symbols(results)) and g not in set(names)]
     note = f"Not tested (padj NA): {', '.join(missing)}" if missing else ""
     absent = [g for g in wanted if g not in set(_symbols(results))]
@@ -261,14 +327,7 @@ def plot_volcano(
         shown = ", ".join(absent[:12])
         note += ("; " if note else "") + f"not in the results (absent or prefiltered): {shown}"
         note += " ..." if len(absent) > 12 else ""
-    figure.legend(
-        handles=handles,
-        loc="upper left",
-        bbox_to_anchor=(0.02, 0.17),
-        ncol=2,
-        handletextpad=0.2,
-        columnspacing=0.8,
-    )
+    _legend_below(figure, handles, top=0.17)
     if note:
         figure.text(0.02, 0.005, note, fontsize=5.5, va="bottom", wrap=True)
     return figure
@@ -299,55 +358,9 @@ def plot_ma(
     y = expressed[column].astype(float)
     figure = Figure(figsize=(SINGLE_COLUMN * 1.25, 3.2))
     axes = figure.add_axes((0.14, 0.27, 0.82, 0.62))
-    counts = classes.value_counts()
-    handles = []
-    for name, colour, label in _class_styles(calling.directional):
-        mask = classes == name
-        axes.scatter(
-            x[mask],
-            y[mask],
-            s=3,
-            c=colour,
-            rasterized=True,
-            linewidths=0,
-            zorder=1 if name == "ns" else 2,
-        )
-        handles.append(
-            Line2D(
-                [],
-                [],
-                marker="o",
-                linestyle="",
-                markersize=3,
-                color=colour,
-                label=f"{label} ({int(counts.get(name, 0)):,})",
-            )
-        )
+    handles = _draw_classes(axes, x, y, classes, calling.directional, called_size=3)
     names = _symbols(expressed)
-    wanted = list(dict.fromkeys(genes_of_interest))
-    interest = names.isin(set(wanted))
-    if interest.any():
-        axes.scatter(
-            x[interest],
-            y[interest],
-            s=14,
-            facecolors="none",
-            edgecolors=INTEREST_COLOUR,
-            linewidths=0.7,
-            zorder=4,
-        )
-        handles.append(
-            Line2D(
-                [],
-                [],
-                marker="o",
-                linestyle="",
-                markersize=4,
-                markerfacecolor="none",
-                markeredgecolor=INTEREST_COLOUR,
-                label="genes of interest",
-            )
-        )
+    _, interest = _ring_genes_of_interest(axes, x, y, names, genes_of_interest, handles)
     axes.set_xscale("log")
     axes.axhline(0, color="black", linewidth=0.5)
     if calling.lfc_cutoff > 0:
@@ -361,21 +374,24 @@ def plot_ma(
     # Labels are placed in log-x display space by adjustText itself.
     place_labels(axes, labels)
     axes.set_xlabel("mean of normalised counts")
-    axes.set_ylabel("shrunken log2 fold change (apeGLM)" if shrunk else "log2 fold change")
-    axes.set_title(f"{contrast}: MA plot", loc="left")
-    figure.legend(
-        handles=handles,
-        loc="upper left",
-        bbox_to_anchor=(0.02, 0.13),
-        ncol=2,
-        handletextpad=0.2,
-        columnspacing=0.8,
-    )
+    if calling.directional:
+        axes.set_ylabel("shrunken log2 fold change (apeGLM)" if shrunk else "log2 fold change")
+        axes.set_title(f"{contrast}: MA plot", loc="left")
+    else:  # the coefficient's name is too long for a vertical label: it goes in the title
+        axes.set_ylabel("log2 fold change (no direction tested)")
+        coefficient = calling.lfc_coefficient or "the design's last coefficient"
+        axes.set_title(
+            f"{contrast}: MA plot ({calling.test_words})\nlog2 fold change of {coefficient}",
+            loc="left",
+        )
+    _legend_below(figure, handles, top=0.13)
     return figure
 
 
 @styled
-def plot_pvalue_histogram(results: pd.DataFrame, *, contrast: str, test: str = "Wald") -> Figure:
+def plot_pvalue_histogram(
+    results: pd.DataFrame, *, contrast: str, test: str = "Wald test"
+) -> Figure:
     """Histogram of raw p-values (bins of 0.05), tested genes and those filtered out stacked.
 
     A flat histogram with a peak near 0 is the healthy shape; a peak near 1 or a hump in the
@@ -400,7 +416,7 @@ def plot_pvalue_histogram(results: pd.DataFrame, *, contrast: str, test: str = "
         linewidth=0.3,
     )
     axes.set_xlim(0, 1)
-    axes.set_xlabel(f"p-value ({test} test)")
+    axes.set_xlabel(f"p-value ({test})")
     axes.set_ylabel("genes")
     axes.set_title(f"{contrast}: p-value distribution", loc="left")
     axes.legend(loc="upper left", bbox_to_anchor=(0.0, -0.25), ncol=2)
@@ -460,11 +476,7 @@ def plot_top_genes_heatmap(
     values = zscore_rows(expression.loc[genes])
     names = _symbols(results)
     what = "called" if were_called else "smallest-padj (none called)"
-    groups = (
-        samples.loc[expression.columns, list(group_by)]
-        if group_by
-        else pd.DataFrame(index=expression.columns)
-    )
+    groups = group_bars(samples, expression.columns, group_by)
     return annotated_heatmap(
         values,
         groups,
@@ -495,15 +507,23 @@ def lrt_contrasts(contrasts: pd.DataFrame) -> list[str]:
 
 
 def calling_from_summary(summary: pd.Series, contrasts: pd.DataFrame, contrast: str) -> Calling:
-    """The :class:`Calling` of a contrast from its summary row and the contrasts table."""
+    """The :class:`Calling` of a contrast from its summary row and the contrasts table.
+
+    For an LRT, ``coefficients`` of the contrasts table names the coefficient its log2FC is.
+    """
     lrt = contrast in set(lrt_contrasts(contrasts))
     lfc = _cutoff(summary.get("log2fc_cutoff"))
+    coefficient = ""
+    if lrt and "coefficients" in contrasts.columns:
+        value = contrasts["coefficients"].fillna("").astype(str).get(contrast, "")
+        coefficient = str(value)
     return Calling(
         significance=str(summary.get("significance", "")),
         padj_cutoff=_cutoff(summary.get("padj_cutoff")),
         pvalue_cutoff=_cutoff(summary.get("pvalue_cutoff")),
         lfc_cutoff=lfc or 0.0,
         test="LRT" if lrt else "Wald",
+        lfc_coefficient=coefficient,
     )
 
 
@@ -533,7 +553,8 @@ def contrast_figures(
         ),
         "ma": plot_ma(results, contrast=contrast, calling=calling,
                       genes_of_interest=genes_of_interest),
-        "pvalue_histogram": plot_pvalue_histogram(results, contrast=contrast, test=calling.test),
+        "pvalue_histogram": plot_pvalue_histogram(results, contrast=contrast,
+                                                   test=calling.test_words),
         "top_genes_heatmap": plot_top_genes_heatmap(
             expression, samples, results, contrast=contrast, group_by=group_by, n=heatmap_top
         ),

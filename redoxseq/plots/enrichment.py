@@ -28,6 +28,9 @@ from redoxseq.plots.style import (
 logger = logging.getLogger(__name__)
 
 
+ORA_DIRECTIONS = ("up", "down", "changed")  # changed: the one list of an LRT
+
+
 def shorten(name: str, width: int = 48) -> str:
     """A gene-set name cut to ``width`` characters with an ellipsis (for axis labels)."""
     return name if len(name) <= width else name[: width - 1] + "…"
@@ -143,6 +146,78 @@ def plot_running_sum(
     return figure
 
 
+def skip_reason(skipped: pd.DataFrame, gene_set: str) -> str | None:
+    """Why GSEA prerank did not test ``gene_set`` (its ``.gsea.skipped.tsv``), or None.
+
+    Parameters
+    ----------
+    skipped
+        the prerank job's skipped table: one row per set not tested, with ``gene_set`` and
+        ``reason`` (e.g. too few genes measured, or a likelihood-ratio test, which is not
+        ranked).
+    """
+    if skipped.empty or "gene_set" not in skipped.columns:
+        return None
+    rows = skipped[skipped["gene_set"].astype(str) == gene_set]
+    if rows.empty:
+        return None
+    return str(rows["reason"].iloc[0]) if "reason" in rows.columns else "not tested"
+
+
+@styled
+def plot_gsea_not_tested(gene_set: str, *, contrast: str, reason: str) -> Figure:
+    """A running-sum slot that says why there is no curve (the set was not tested by GSEA)."""
+    import textwrap
+
+    figure = Figure(figsize=(SINGLE_COLUMN, 1.3))
+    figure.text(0.03, 0.92, f"{shorten(gene_set, 44)}\n{contrast}", va="top", fontsize=6.5)
+    reason = reason.strip().rstrip(".")
+    body = "GSEA did not test this set.\n" + textwrap.fill(
+        reason[:1].upper() + reason[1:] + ".", width=62
+    )
+    figure.text(0.03, 0.62, body, va="top", fontsize=6.5, color="#444444")
+    return figure
+
+
+def running_sum_figure(
+    results: pd.DataFrame,
+    annotation: pd.DataFrame | None,
+    gsea: pd.DataFrame,
+    skipped: pd.DataFrame,
+    genes: Sequence[str],
+    *,
+    gene_set: str,
+    contrast: str,
+    metric: str = "stat",
+) -> Figure:
+    """The running-sum plot of one gene set in one contrast, or why there is none.
+
+    Parameters
+    ----------
+    results
+        the contrast's DE results (a ``gene_id`` column); ranked as GSEA prerank ranked them.
+    gsea, skipped
+        the prerank tables of the set's collection (``gene_set``, ``nes``, ``fdr``; and
+        ``gene_set``, ``reason``). A set in ``skipped`` (e.g. every set of a
+        likelihood-ratio test, which has no direction to rank by) gets a figure that says why.
+    genes
+        the set's symbols.
+    """
+    reason = skip_reason(skipped, gene_set)
+    if reason is not None:
+        return plot_gsea_not_tested(gene_set, contrast=contrast, reason=reason)
+    rows = gsea[gsea["gene_set"].astype(str) == gene_set]
+    return plot_running_sum(
+        ranked_genes(results, annotation, metric=metric),
+        genes,
+        gene_set=gene_set,
+        contrast=contrast,
+        nes=float(rows["nes"].iloc[0]) if len(rows) else None,
+        fdr=float(rows["fdr"].iloc[0]) if len(rows) else None,
+        metric=metric,
+    )
+
+
 #: sets at this FDR or above are drawn faded on the ORA dot plot
 ORA_FDR = 0.05
 
@@ -151,11 +226,14 @@ ORA_FDR = 0.05
 def plot_ora(table: pd.DataFrame, *, contrast: str, top: int = 10) -> Figure:
     """Dot plot of over-representation of the up and down lists (one panel each).
 
+    A likelihood-ratio test has one list, its ``changed`` genes (no direction): one panel.
+
     Parameters
     ----------
     table
         ORA results of the contrast, all collections: one row per direction x gene set with
-        ``direction`` (up/down), ``gene_set``, ``overlap``, ``n_list``, ``pvalue``, ``fdr``.
+        ``direction`` (up/down, or changed for an LRT), ``gene_set``, ``overlap``, ``n_list``,
+        ``pvalue``, ``fdr``.
         Each panel shows the ``top`` sets with the smallest p-value (ties by name); x is the
         gene ratio (overlap / list size), size the overlap, colour -log10 FDR; sets with
         FDR >= ``ORA_FDR`` are faded and the panel title counts the others.
@@ -163,10 +241,11 @@ def plot_ora(table: pd.DataFrame, *, contrast: str, top: int = 10) -> Figure:
     require_columns(
         table, ["direction", "gene_set", "overlap", "n_list", "pvalue", "fdr"], f"ORA {contrast}"
     )
-    directions = [d for d in ("up", "down") if d in set(table["direction"])]
+    directions = [d for d in ORA_DIRECTIONS if d in set(table["direction"])]
     usable = table[table["overlap"] > 0]
     if usable.empty or not directions:
-        return empty_figure(f"{contrast}: no gene set overlaps the up or down lists")
+        lists = " or ".join(directions) if directions else "up or down"
+        return empty_figure(f"{contrast}: no gene set overlaps the {lists} genes")
     chosen = {}
     for direction in directions:
         part = usable[usable["direction"] == direction]
@@ -217,7 +296,12 @@ def plot_ora(table: pd.DataFrame, *, contrast: str, top: int = 10) -> Figure:
         n_hits = int(significant.sum())
         hits = f"{n_hits} set{'s' if n_hits > 1 else ''}" if n_hits else "no set"
         n_list = int(part["n_list"].iloc[0])
-        axes.set_title(f"{direction} genes (n = {n_list}): {hits} at FDR < {ORA_FDR:g}", loc="left")
+        what = (
+            "changed genes (LRT, no direction; "
+            if direction == "changed"
+            else f"{direction} genes ("
+        )
+        axes.set_title(f"{what}n = {n_list}): {hits} at FDR < {ORA_FDR:g}", loc="left")
         axes.margins(x=0.25)
         axes.grid(axis="x", alpha=0.3, linewidth=0.4)
     figure.suptitle(f"{contrast}: over-representation", x=0.01, ha="left")
@@ -275,6 +359,7 @@ def plot_gsea_nes(
     fdr_cutoff: float = 0.05,
     top: int = 30,
     always: Sequence[str] = (),
+    not_ranked: Sequence[str] = (),
 ) -> Figure:
     """Dot plot of normalised enrichment scores: gene sets x contrasts.
 
@@ -285,6 +370,8 @@ def plot_gsea_nes(
         ``collection``. Colour is the NES; size grows with -log10 FDR; filled dots have
         FDR < cutoff. Shown: the ``always`` sets (e.g. the gene sets of interest) and the
         ``top`` sets with the smallest FDR in any contrast.
+    not_ranked
+        contrasts GSEA did not rank (likelihood-ratio tests: no direction), named in the title.
     """
     require_columns(summary, ["contrast", "gene_set", "nes", "fdr"], "GSEA summary")
     summary = _with_collection_names(summary)
@@ -340,7 +427,10 @@ def plot_gsea_nes(
     axes.set_ylim(-0.6, len(terms) - 0.4)
     axes.invert_yaxis()
     axes.grid(alpha=0.25, linewidth=0.4)
-    axes.set_title("GSEA: NES per contrast (bold: gene sets of interest)", loc="left")
+    title = "GSEA: NES per contrast (bold: gene sets of interest)"
+    if not_ranked:
+        title += f"\nnot ranked (LRT, no direction): {', '.join(not_ranked)}"
+    axes.set_title(title, loc="left")
     colourbar = figure.colorbar(
         points, ax=axes, shrink=0.35, anchor=(0.0, 1.0), pad=0.03, aspect=12
     )

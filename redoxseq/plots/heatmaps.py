@@ -23,6 +23,25 @@ def zscore_rows(values: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(centred / safe, index=values.index, columns=values.columns)
 
 
+def group_bars(
+    samples: pd.DataFrame, columns: Sequence[str] | pd.Index, group_by: Sequence[str]
+) -> pd.DataFrame:
+    """The group-bar table of a heatmap: ``group_by`` columns of the sample sheet, by sample.
+
+    Parameters
+    ----------
+    samples
+        sample sheet indexed by sample.
+    columns
+        the heatmap's samples, in its column order.
+    group_by
+        sample-sheet columns drawn as bars; none: a table with no column (no bars).
+    """
+    if not group_by:
+        return pd.DataFrame(index=list(columns))
+    return samples.loc[list(columns), list(group_by)]
+
+
 def cluster_order(matrix: np.ndarray, *, metric: str = "euclidean") -> tuple[list[int], object]:
     """Leaf order of average-linkage clustering of the rows of ``matrix`` (and the linkage).
 

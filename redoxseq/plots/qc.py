@@ -21,7 +21,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 
 from redoxseq.errors import InputError
-from redoxseq.plots.heatmaps import annotated_heatmap
+from redoxseq.plots.heatmaps import annotated_heatmap, group_bars
 from redoxseq.plots.style import (
     CATEGORICAL,
     DOUBLE_COLUMN,
@@ -258,11 +258,7 @@ def plot_sample_distances(
     )
     np.fill_diagonal(distances, 0.0)
     table = pd.DataFrame(distances, index=expression.columns, columns=expression.columns)
-    groups = (
-        samples.loc[expression.columns, list(group_by)]
-        if group_by
-        else pd.DataFrame(index=expression.columns)
-    )
+    groups = group_bars(samples, expression.columns, group_by)
     return annotated_heatmap(
         table,
         groups,

@@ -51,6 +51,7 @@ DOWN_COLOUR = OKABE_ITO["blue"]
 NS_COLOUR = "#C8C8C8"
 INTEREST_COLOUR = "#000000"
 HIGHLIGHT_COLOUR = OKABE_ITO["orange"]
+CALLED_COLOUR = OKABE_ITO["purple"]  # genes a likelihood-ratio test calls: no direction
 # Group colours: Okabe-Ito without black, then a few darker tones for more than 7 levels.
 CATEGORICAL = (
     OKABE_ITO["blue"],

@@ -14,14 +14,15 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
-from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from redoxseq.plots.enrichment import shorten
 from redoxseq.plots.heatmaps import annotated_heatmap, zscore_rows
 from redoxseq.plots.style import (
+    CALLED_COLOUR,
     DIVERGING_CMAP,
     DOUBLE_COLUMN,
     DOWN_COLOUR,
@@ -31,6 +32,7 @@ from redoxseq.plots.style import (
     level_colours,
     require_columns,
     styled,
+    text_width,
 )
 
 logger = logging.getLogger(__name__)
@@ -39,14 +41,51 @@ logger = logging.getLogger(__name__)
 # ------------------------------------------------------------------------------------------
 # DE gene counts and UpSet
 # ------------------------------------------------------------------------------------------
+def call_counts(summaries: pd.DataFrame) -> pd.DataFrame:
+    """``n_up``, ``n_down`` and ``n_changed`` per contrast (rows as in ``summaries``).
+
+    A likelihood-ratio-test contrast (``test`` = LRT) calls genes changed with no direction:
+    its calls (``n_significant``) are ``n_changed``, and its ``n_up`` / ``n_down`` are 0.
+    """
+    require_columns(summaries, ["n_up", "n_down"], "DE summaries")
+    counts = summaries[["n_up", "n_down"]].fillna(0).astype(float)
+    lrt = (
+        summaries["test"].fillna("").astype(str).str.upper() == "LRT"
+        if "test" in summaries.columns
+        else pd.Series(False, index=summaries.index)
+    )
+    total = (
+        summaries["n_significant"].fillna(0).astype(float)
+        if "n_significant" in summaries.columns
+        else counts["n_up"] + counts["n_down"]
+    )
+    counts["n_changed"] = total.where(lrt, 0.0).to_numpy()
+    counts.loc[lrt.to_numpy(), ["n_up", "n_down"]] = 0.0
+    return counts
+
+
 def _draw_counts(axes: Axes, counts: pd.DataFrame) -> None:
+    """Diverging up / down bars; a row with ``n_changed`` > 0 (an LRT) is written, not drawn."""
     positions = np.arange(len(counts))
     up = counts["n_up"].to_numpy(dtype=float)
     down = counts["n_down"].to_numpy(dtype=float)
+    changed = (
+        counts["n_changed"].to_numpy(dtype=float)
+        if "n_changed" in counts.columns
+        else np.zeros(len(counts))
+    )
     axes.barh(positions, up, color=UP_COLOUR, height=0.7, label="up")
     axes.barh(positions, -down, color=DOWN_COLOUR, height=0.7, label="down")
     span = max(1.0, float(np.nanmax(np.concatenate([up, down]))) if len(up) else 1.0)
-    for y, (u, d) in enumerate(zip(up, down, strict=True)):
+    for y, (u, d, c) in enumerate(zip(up, down, changed, strict=True)):
+        if c > 0:  # no direction: the count in words on the axis, not a bar on one side
+            axes.text(
+                0, y, f"{int(c):,} changed (LRT, no direction)", va="center", ha="center",
+                fontsize=6, color="black",
+                bbox={"boxstyle": "round,pad=0.25", "facecolor": "white",
+                      "edgecolor": CALLED_COLOUR, "linewidth": 0.8},
+            )  # fmt: skip
+            continue
         axes.text(u + span * 0.02, y, f"{int(u):,}", va="center", ha="left", fontsize=6)
         axes.text(-d - span * 0.02, y, f"{int(d):,}", va="center", ha="right", fontsize=6)
     axes.axvline(0, color="black", linewidth=0.5)
@@ -67,12 +106,11 @@ def plot_de_gene_counts(summaries: pd.DataFrame) -> Figure:
     ----------
     summaries
         one row per contrast (index: contrast name) with ``n_up``, ``n_down`` and
-        optionally ``significance`` (the calling rule, shown next to the name) and ``test``
-        (LRT contrasts have no direction: their calls are counted in ``n_up`` + ``n_down``
-        and drawn in one grey bar).
+        optionally ``significance`` (the calling rule, shown next to the name), ``test`` and
+        ``n_significant`` (an LRT contrast has no direction: its calls are written in a box
+        across the axis, not drawn as up or down; see :func:`call_counts`).
     """
-    require_columns(summaries, ["n_up", "n_down"], "DE summaries")
-    counts = summaries[["n_up", "n_down"]].fillna(0).astype(float)
+    counts = call_counts(summaries)
     labels = [
         f"{name}\n({summaries.at[name, 'significance']!s})" if "significance" in summaries else name
         for name in counts.index
@@ -83,12 +121,39 @@ def plot_de_gene_counts(summaries: pd.DataFrame) -> Figure:
     axes = figure.add_subplot()
     _draw_counts(axes, counts)
     axes.set_title("Differentially expressed genes per contrast", loc="left")
+    handles = [Patch(color=UP_COLOUR, label="up"), Patch(color=DOWN_COLOUR, label="down")]
+    if counts["n_changed"].gt(0).any():
+        handles.append(
+            Patch(facecolor="white", edgecolor=CALLED_COLOUR, label="changed\n(LRT, no direction)")
+        )
     axes.legend(
-        handles=[Patch(color=UP_COLOUR, label="up"), Patch(color=DOWN_COLOUR, label="down")],
+        handles=handles,
         loc="upper left",
         bbox_to_anchor=(1.0, 1.0),
     )
     return figure
+
+
+def called_gene_lists(
+    results: Mapping[str, pd.DataFrame], *, lrt: Sequence[str] = ()
+) -> dict[str, set[str]]:
+    """The genes each contrast called, by their ``significant`` column.
+
+    ``{contrast} up`` and ``{contrast} down`` for each Wald contrast; ``{contrast} changed``
+    for each likelihood-ratio-test contrast (``lrt``), which calls no direction.
+
+    Parameters
+    ----------
+    results
+        contrast -> results table (index gene_id, ``significant``: up/down/changed/empty).
+    """
+    lists: dict[str, set[str]] = {}
+    for name, table in results.items():
+        calls = table["significant"].fillna("").astype(str)
+        kinds = ("changed",) if name in set(lrt) else ("up", "down")
+        for kind in kinds:
+            lists[f"{name} {kind}"] = {str(g) for g in table.index[calls == kind]}
+    return lists
 
 
 def upset_intersections(sets: Mapping[str, set[str]]) -> pd.DataFrame:
@@ -119,8 +184,9 @@ def upset_intersections(sets: Mapping[str, set[str]]) -> pd.DataFrame:
 def plot_upset(sets: Mapping[str, set[str]], *, title: str, max_intersections: int = 30) -> Figure:
     """UpSet plot (upsetplot) of gene lists, e.g. each contrast's up and down lists.
 
-    Lists named ``... up`` get the up colour and ``... down`` the down colour; empty lists
-    are left out (named in the title). Intersections by size, at most ``max_intersections``.
+    Lists named ``... up`` get the up colour, ``... down`` the down colour and ``... changed``
+    (a likelihood-ratio test: no direction) the LRT colour; empty lists are left out (named
+    in the title). Intersections by size, at most ``max_intersections``.
     """
     from upsetplot import UpSet, from_contents
 
@@ -153,7 +219,10 @@ def plot_upset(sets: Mapping[str, set[str]], *, title: str, max_intersections: i
                 upset.style_categories(name, bar_facecolor=UP_COLOUR)
             elif name.endswith(" down"):
                 upset.style_categories(name, bar_facecolor=DOWN_COLOUR)
+            elif name.endswith(" changed"):
+                upset.style_categories(name, bar_facecolor=CALLED_COLOUR)
         axes = upset.plot(fig=figure)
+    _fit_matrix_dots(figure, axes["matrix"], n_columns=n_bars, n_rows=len(nonempty))
     bars = axes["intersections"]
     for patch in bars.patches:
         height = patch.get_height()
@@ -173,6 +242,23 @@ def plot_upset(sets: Mapping[str, set[str]], *, title: str, max_intersections: i
     suffix = f"\nempty lists not drawn: {', '.join(empty)}" if empty else ""
     figure.suptitle(title + suffix, x=0.01, ha="left", y=1.02, fontsize=7.5)
     return figure
+
+
+def _fit_matrix_dots(figure: Figure, matrix: Axes, *, n_columns: int, n_rows: int) -> None:
+    """Size the matrix dots to their cells (upsetplot draws 200 pt^2 whatever the cell size).
+
+    A dot's diameter is 70 % of the smaller of the column width and the row height, so that
+    neighbouring dots never touch.
+    """
+    box = matrix.get_position()
+    width_pt = box.width * figure.get_figwidth() * 72 / max(n_columns, 1)
+    height_pt = box.height * figure.get_figheight() * 72 / max(n_rows, 1)
+    diameter = 0.7 * min(width_pt, height_pt)
+    for collection in matrix.collections:
+        if isinstance(collection, PathCollection):  # the dots
+            collection.set_sizes([diameter**2])
+        elif isinstance(collection, LineCollection):  # the lines joining a column's dots
+            collection.set_linewidth(min(2.0, diameter / 4))
 
 
 def _clear_set_names(figure: Figure, matrix: Axes, totals: Axes) -> None:
@@ -228,7 +314,7 @@ def genes_of_interest_matrix(
 
 
 def _draw_lfc_matrix(
-    axes: Axes, values: pd.DataFrame, marks: pd.DataFrame, *, limit: float
+    axes: Axes, values: pd.DataFrame, marks: pd.DataFrame, *, limit: float, rotation: float = 90
 ) -> AxesImage:
     image = axes.imshow(
         values.to_numpy(dtype=float), aspect="auto", cmap=DIVERGING_CMAP, vmin=-limit, vmax=limit
@@ -240,7 +326,13 @@ def _draw_lfc_matrix(
                 value = float(values.iat[i, j])  # type: ignore[arg-type]
                 colour = "white" if np.isfinite(value) and abs(value) > 0.6 * limit else "black"
                 axes.text(j, i, mark, ha="center", va="center", fontsize=6, color=colour)
-    axes.set_xticks(range(values.shape[1]), labels=list(values.columns), rotation=90)
+    axes.set_xticks(
+        range(values.shape[1]),
+        labels=list(values.columns),
+        rotation=rotation,
+        ha="center" if rotation == 90 else "right",
+        rotation_mode="default" if rotation == 90 else "anchor",
+    )
     axes.set_yticks(range(values.shape[0]), labels=list(values.index))
     axes.tick_params(length=0)
     for spine in axes.spines.values():
@@ -273,8 +365,9 @@ def plot_genes_of_interest(
     image = _draw_lfc_matrix(axes, lfc, marks, limit=limit)
     bar = figure.colorbar(image, ax=axes, shrink=min(1.0, 3.0 / max(len(lfc), 1) * 2), aspect=15)
     bar.set_label("log2 fold change")
-    note = " (LRT contrasts left out)" if lrt else ""
-    axes.set_title(f"Genes of interest across contrasts{note}\n* called", loc="left")
+    left_out = [c for c in results if c in set(lrt)]
+    note = f"; left out (LRT, no direction): {', '.join(left_out)}" if left_out else ""
+    axes.set_title(f"Genes of interest across contrasts\n* called{note}", loc="left")
     return figure
 
 
@@ -478,30 +571,38 @@ def plot_overview(
     fdr = nes_rows.pivot_table(
         index="gene_set", columns="contrast", values="fdr", aggfunc="first"
     ).reindex_like(nes)
-    longest = max(len(c) for c in summaries.index)
-    heights = [
-        0.5 + 0.3 * len(summaries),
-        0.4 + 0.16 * max(len(nes), 1),
-        0.4 + 0.14 * max(len(lfc), 1),
-    ]
-    total = sum(heights) + 0.7 + 0.06 * longest
-    figure = Figure(figsize=(DOUBLE_COLUMN, total))
-    grid = figure.add_gridspec(
-        3,
-        2,
-        height_ratios=heights,
-        width_ratios=[1, 0.03],
-        hspace=0.8 / (sum(heights) / 3),
-        wspace=0.05,
-        left=0.35,
-        right=0.9,
-        top=1 - 0.45 / total,
-        bottom=(0.1 + 0.06 * longest) / total,
+    columns = [str(c) for c in (nes.columns if not nes.empty else lfc.columns)]
+    left_out = [c for c in summaries.index if c in set(lrt)]
+    # Heights in inches: each panel's title, its axes, and the band under it for its x labels
+    # (A: counts and axis name; B and C: the contrast names, rotated).
+    # contrast names under B and C, rotated by 40 degrees (at 90 they need twice the height)
+    names_band = 0.2 + np.sin(np.radians(40)) * max(
+        (text_width(c, 6.5) for c in columns), default=0
     )
-    counts_axes = figure.add_subplot(grid[0, 0])
-    _draw_counts(counts_axes, summaries[["n_up", "n_down"]].fillna(0).astype(float))
+    panels = [
+        (0.3 * len(summaries) + 0.1, 0.45),
+        (0.16 * max(len(nes), 1) + 0.05, names_band),
+        (0.14 * max(len(lfc), 1) + 0.05, names_band),
+    ]
+    title, top_margin, note = 0.3, 0.35, 0.3 if left_out else 0.05
+    total = top_margin + sum(title + h + band for h, band in panels) + note
+    figure = Figure(figsize=(DOUBLE_COLUMN, total))
+    boxes = []
+    y = total - top_margin
+    for h, band in panels:
+        y -= title + h
+        boxes.append((y / total, h / total))
+        y -= band
+    left, width = 0.35, 0.55
+    counts_axes, nes_axes, gene_axes = (
+        figure.add_axes((left, bottom, width, height)) for bottom, height in boxes
+    )
+
+    def colour_bar_axes(k: int) -> Axes:
+        return figure.add_axes((left + width + 0.015, boxes[k][0], 0.015, boxes[k][1]))
+
+    _draw_counts(counts_axes, call_counts(summaries))
     counts_axes.set_title("A  Genes called per contrast (vermillion up, blue down)", loc="left")
-    nes_axes = figure.add_subplot(grid[1, 0])
     if nes.empty:
         nes_axes.text(
             0.5,
@@ -514,13 +615,11 @@ def plot_overview(
     else:
         stars = fdr.map(lambda v: "*" if np.isfinite(v) and v < fdr_cutoff else "")
         limit = max(1.0, float(np.nanmax(np.abs(nes.to_numpy()))))
-        image = _draw_lfc_matrix(nes_axes, nes, stars, limit=limit)
-        nes_axes.tick_params(labelbottom=False)
-        figure.colorbar(image, cax=figure.add_subplot(grid[1, 1])).set_label("NES")
+        image = _draw_lfc_matrix(nes_axes, nes, stars, limit=limit, rotation=40)
+        figure.colorbar(image, cax=colour_bar_axes(1)).set_label("NES")
     nes_axes.set_title(
         f"B  GSEA NES of the gene sets of interest (* FDR < {fdr_cutoff:g})", loc="left"
     )
-    gene_axes = figure.add_subplot(grid[2, 0])
     if lfc.empty:
         gene_axes.text(
             0.5, 0.5, "no gene of interest was measured", ha="center", transform=gene_axes.transAxes
@@ -531,16 +630,14 @@ def plot_overview(
         calls = calls.reindex(columns=lfc.columns).fillna("")
         marks = calls.map(lambda c: "*" if c in ("up", "down") else "")
         limit = max(1.0, float(np.nanmax(np.abs(lfc.to_numpy()))))
-        image = _draw_lfc_matrix(gene_axes, lfc, marks, limit=limit)
-        figure.colorbar(image, cax=figure.add_subplot(grid[2, 1])).set_label("log2 fold change")
+        image = _draw_lfc_matrix(gene_axes, lfc, marks, limit=limit, rotation=40)
+        figure.colorbar(image, cax=colour_bar_axes(2)).set_label("log2 fold change")
     gene_axes.set_title("C  Genes of interest: log2 fold change (* called)", loc="left")
-    if not nes.empty and not lfc.empty:
-        nes_axes.set_xlim(gene_axes.get_xlim())
-    handles = [
-        Line2D([], [], linestyle="", label=f"LRT contrasts (no direction): {', '.join(lrt)}")
-    ]
-    if lrt:
-        figure.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 0.0))
+    if left_out:
+        figure.text(
+            0.01, 0.08 / total, f"B and C leave out {', '.join(left_out)}: a likelihood-ratio "
+            "test has no direction (no fold change to colour, not ranked by GSEA).", fontsize=6,
+        )  # fmt: skip
     figure.suptitle("Overview of the experiment", x=0.01, ha="left")
     return figure
 
@@ -563,9 +660,13 @@ def summary_figures(
 
     return {
         "de_gene_counts": plot_de_gene_counts(summaries),
-        "de_genes_upset": plot_upset(lists, title="Genes called per contrast and direction"),
+        "de_genes_upset": plot_upset(
+            lists,
+            title="Genes called per contrast and direction"
+            + ("\n(changed: a likelihood-ratio test, no direction)" if lrt else ""),
+        ),
         "genes_of_interest": plot_genes_of_interest(results, genes_of_interest, lrt=lrt),
-        "gsea_nes": plot_gsea_nes(gsea, always=gene_sets),
+        "gsea_nes": plot_gsea_nes(gsea, always=gene_sets, not_ranked=lrt),
         "overview": plot_overview(summaries, gsea, results, gene_sets=gene_sets,
                                   genes=genes_of_interest, lrt=lrt),
     }  # fmt: skip

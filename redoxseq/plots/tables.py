@@ -151,12 +151,14 @@ def software_versions(packages: Sequence[str]) -> pd.DataFrame:
 def top_results(results: pd.DataFrame, *, columns: Sequence[str]) -> pd.DataFrame:
     """A contrast's results sorted for reading: called genes first, then by padj, gene id.
 
+    Called: ``significant`` is up, down or (a likelihood-ratio test) changed.
+
     ``results`` is indexed by gene_id; the returned table has ``gene_id`` as a column and only
     the ``columns`` present, gene symbol first.
     """
     table = results.reset_index()
     called = (
-        table["significant"].fillna("").astype(str).isin(["up", "down"])
+        table["significant"].fillna("").astype(str).isin(["up", "down", "changed"])
         if ("significant" in table.columns)
         else pd.Series(False, index=table.index)
     )
@@ -215,6 +217,27 @@ def ora_table(table: pd.DataFrame) -> pd.DataFrame:
     return table.sort_values(["pvalue", "direction", "gene_set"], kind="mergesort")[keep]
 
 
+def not_ranked(gsea: pd.DataFrame, skipped: pd.DataFrame | None) -> dict[str, str]:
+    """Contrasts with skipped sets but no GSEA row, with the (first) reason, in table order.
+
+    Parameters
+    ----------
+    gsea
+        ``results/gsea/summary.tsv`` (``contrast`` column).
+    skipped
+        ``results/gsea/skipped.tsv`` (``contrast``, ``reason``); None: no contrast.
+    """
+    if skipped is None or skipped.empty or "contrast" not in skipped.columns:
+        return {}
+    ranked = set(gsea["contrast"].astype(str)) if "contrast" in gsea.columns else set()
+    out: dict[str, str] = {}
+    for row in skipped.itertuples(index=False):
+        name = str(row.contrast)
+        if name not in ranked and name not in out:
+            out[name] = str(getattr(row, "reason", "not tested"))
+    return out
+
+
 def run_pages(
     *,
     contrasts: pd.DataFrame,
@@ -222,6 +245,7 @@ def run_pages(
     ssgsea: pd.DataFrame | None,
     preflight: Sequence[str],
     config: dict[str, object],
+    gsea_skipped: pd.DataFrame | None = None,
 ) -> dict[str, str]:
     """The run-wide report pages (HTML text of each).
 
@@ -233,6 +257,9 @@ def run_pages(
         ``results/deseq2/contrasts.tsv`` (contrast as a column).
     gsea
         ``results/gsea/summary.tsv``.
+    gsea_skipped
+        ``results/gsea/skipped.tsv``: contrasts none of whose sets was tested (e.g. a
+        likelihood-ratio test, not ranked) are named on the GSEA page with the reason.
     ssgsea
         ``results/gsea/ssgsea.group_comparison.tsv`` (None when ssGSEA is off).
     preflight
@@ -240,6 +267,12 @@ def run_pages(
     """
     import yaml
 
+    gsea_note = (
+        "One row per contrast x gene set, by FDR (Benjamini-Hochberg within a contrast "
+        "and collection)."
+    )
+    for contrast, reason in not_ranked(gsea, gsea_skipped).items():
+        gsea_note += f" {contrast}: no rows, {reason}."
     pages = {
         "contrasts": html_table_page(
             contrasts, title="Contrasts in plain words", description="What each log2 fold "
@@ -247,8 +280,7 @@ def run_pages(
             tsv_name="contrasts.tsv"),
         "gsea": html_table_page(
             gsea.sort_values(["fdr", "contrast", "gene_set"], kind="mergesort"),
-            title="GSEA prerank, all contrasts", description="One row per contrast x gene "
-            "set, by FDR (Benjamini-Hochberg within a contrast and collection).", top=200,
+            title="GSEA prerank, all contrasts", description=gsea_note, top=200,
             tsv_name="gsea_summary.tsv"),
         "versions": html_table_page(
             software_versions(PACKAGES), title="Software versions", description="Python "
@@ -268,3 +300,50 @@ def run_pages(
             description="Per-sample scores compared between groups, by p-value.", top=200,
             tsv_name="ssgsea.group_comparison.tsv")  # fmt: skip
     return pages
+
+
+def contrast_pages(results: pd.DataFrame, ora: pd.DataFrame, *, contrast: str) -> dict[str, str]:
+    """The report pages of one contrast: its results (called genes first) and its ORA.
+
+    Keys ``results`` and ``ora``. A likelihood-ratio test (``test`` column = LRT) is described
+    as one: its stat is the LRT statistic, its log2FC one model coefficient, its ORA list the
+    changed genes (no direction).
+
+    Parameters
+    ----------
+    results
+        the contrast's results table (index gene_id).
+    ora
+        its ORA rows, every collection (``collection`` column).
+    """
+    lrt = "test" in results.columns and bool((results["test"].astype(str) == "LRT").any())
+    if lrt:
+        what = (
+            "A likelihood-ratio test: significant = changed (no direction); stat is the LRT "
+            "statistic, pvalue and padj are the LRT's, and log2FoldChange is the model's last "
+            "coefficient (as R reports an LRT; see the contrasts page), not a direction of the "
+            "test."
+        )
+        lists = "changed genes (likelihood-ratio test, no direction)"
+    else:
+        what = (
+            "log2FoldChange is the unshrunk estimate; log2FoldChange_shrunk the apeGLM "
+            "estimate where it applies."
+        )
+        lists = "up and down genes"
+    results_page = html_table_page(
+        top_results(results, columns=RESULT_COLUMNS),
+        title=f"{contrast}: differential expression",
+        description=f"Called genes first (by adjusted p-value), then the others. {what}",
+        tsv_name=f"{contrast}.results.tsv",
+        full_table=results.reset_index(),
+    )
+    ora_page = html_table_page(
+        ora_table(ora),
+        title=f"{contrast}: over-representation of the {lists}",
+        description="Hypergeometric test of each gene set against the tested genes "
+        "(background); FDR by Benjamini-Hochberg within each collection and direction. Sorted "
+        "by p-value.",
+        tsv_name=f"{contrast}.ora.tsv",
+    )
+    return {"results": results_page, "ora": ora_page}

@@ -8,6 +8,7 @@ the pipeline recovers the biology that was put in, not whether it reproduces its
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import shutil
 import subprocess
@@ -23,12 +24,16 @@ from tests.e2e.conftest import input_digests, run_snakemake
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 SAMPLE = REPO / "resources" / "sample_experiment"
-CONTRASTS = [
+# The Wald contrasts of config/config.yaml (each has a truth column) and its likelihood-ratio
+# test of the interaction as a whole (no direction; its truth is the interaction's).
+WALD_CONTRASTS = [
     "resistant_vs_sensitive",
     "sorafenib_vs_vehicle_in_sensitive",
     "sorafenib_vs_vehicle_in_resistant",
     "sorafenib_response_resistant_vs_sensitive",
 ]
+LRT_CONTRAST = "interaction_lrt"
+CONTRASTS = [*WALD_CONTRASTS, LRT_CONTRAST]
 
 
 def _snakemake(work: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
@@ -147,7 +152,7 @@ def test_nrf2_targets_are_significantly_up_in_resistant_cells(finished_run, trut
     assert named <= set(called["gene_name"])
 
 
-@pytest.mark.parametrize("contrast", CONTRASTS)
+@pytest.mark.parametrize("contrast", WALD_CONTRASTS)
 def test_calls_agree_with_the_truth(finished_run, truth, contrast) -> None:
     results = _results(finished_run, contrast)
     true_lfc = truth[f"lfc_{contrast}"].reindex(results.index)
@@ -163,6 +168,57 @@ def test_calls_agree_with_the_truth(finished_run, truth, contrast) -> None:
     # Direction: every called, truly changed gene is called in the true direction.
     both = called & truly_changed
     assert (np.sign(results.loc[both, "log2FoldChange"]) == np.sign(true_lfc[both])).all()
+
+
+def test_lrt_of_the_interaction_finds_the_simulated_interaction_genes(finished_run, truth) -> None:
+    """The LRT (full vs ~ cell_line + treatment) calls the genes whose sorafenib response the
+    simulator made differ between the cell lines, with no direction (``changed``)."""
+    results = _results(finished_run, LRT_CONTRAST)
+    assert set(results["test"]) == {"LRT"}
+    assert set(results["significant"].dropna()) == {"changed"}
+    true_lfc = truth["lfc_sorafenib_response_resistant_vs_sensitive"].reindex(results.index)
+    called = results["padj"] < 0.05
+    truly_changed = true_lfc.abs() >= 1
+    recall = (called & truly_changed).sum() / truly_changed.sum()
+    fdp = (called & (true_lfc == 0)).sum() / max(called.sum(), 1)
+    assert truly_changed.sum() >= 20
+    assert recall >= 0.90, f"LRT recall {recall:.3f} of {truly_changed.sum()} genes"
+    assert fdp <= 0.10, f"LRT false-discovery proportion {fdp:.3f}"
+    # the up / down lists of an LRT are empty: its calls have no direction
+    for direction in ("up", "down"):
+        path = finished_run / "results" / "deseq2" / f"{LRT_CONTRAST}.{direction}.tsv"
+        assert pd.read_csv(path, sep="\t").empty, path
+
+
+def test_lrt_figures_make_no_direction_claim(finished_run) -> None:
+    import re
+
+    folder = finished_run / "results" / "figures"
+
+    def texts(stem: str) -> set[str]:
+        svg = (folder / f"{stem}.svg").read_text(encoding="utf-8")
+        return set(re.findall(r">([^<>]+)</text>", svg))
+
+    volcano = texts(f"contrasts/{LRT_CONTRAST}/volcano")
+    assert not any(t.startswith(("up (", "down (")) for t in volcano), volcano
+    assert any(t.startswith("called (LRT)") for t in volcano)
+    # the x axis names the coefficient R reports for an LRT
+    assert any("cell_line[T.resistant]:treatment[T.sorafenib]" in t for t in volcano)
+    # GSEA does not rank an LRT: the running-sum figures say so instead of drawing a curve
+    for gene_set in ("REDOXSEQ_NRF2_CORE_TARGETS", "WP_FERROPTOSIS"):
+        shown = texts(f"contrasts/{LRT_CONTRAST}/gsea_running_sum.{gene_set}")
+        assert "GSEA did not test this set." in shown, shown
+        assert not any("running" in t for t in shown)
+    ora = texts(f"contrasts/{LRT_CONTRAST}/ora")
+    assert any(t.startswith("changed genes (LRT, no direction") for t in ora), ora
+    assert not any(t.startswith(("up genes", "down genes")) for t in ora)
+    counts = texts("summary/de_gene_counts")
+    lrt_calls = int((_results(finished_run, LRT_CONTRAST)["significant"] == "changed").sum())
+    assert f"{lrt_calls:,} changed (LRT, no direction)" in counts
+    upset = pd.read_csv(folder / "summary" / "de_genes_upset.intersections.tsv", sep="\t")
+    assert f"{LRT_CONTRAST} changed" in upset.columns
+    assert f"{LRT_CONTRAST} up" not in upset.columns
+    assert any(LRT_CONTRAST in t for t in texts("summary/gsea_nes"))
 
 
 def test_nrf2_gene_set_is_enriched_in_resistant_cells(finished_run) -> None:
@@ -308,6 +364,46 @@ def test_report_holds_every_figure_and_every_image_loads(finished_run, tmp_path)
     assert "gene of interest" in volcano["caption"] or "genes of interest" in volcano["caption"]
 
 
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (.ci/run installs it)")
+@pytest.mark.parametrize("window", [1400, 800])
+def test_report_shows_a_figure_at_a_readable_width(finished_run, tmp_path, window) -> None:
+    """A 300-dpi figure opened in the report fits the window (at most 1000 px), uncut.
+
+    The report is opened as a user would (the README's `snakemake --report`, which reads the
+    default profile's report-stylesheet), then the report app is asked to show the widest
+    and tallest figure, and the image's box is measured in Chromium.
+    """
+    report = finished_run / "results" / "report.html"
+    raw = report.read_text(encoding="utf-8")
+    assert "redoxseq: style added to Snakemake's report" in raw, "the stylesheet is not used"
+    key = "results/figures/summary/gsea_nes.png"  # 2,300 x 2,400 px at 300 dpi
+    probe = (
+        "<script>setTimeout(function(){"
+        f"app.setView({{content: 'img', contentPath: results[{json.dumps(key)}].data_uri}});"
+        "setTimeout(function(){"
+        " var im = document.querySelector('img[src^=\"data:image/png\"]');"
+        " var pane = im.parentElement.parentElement.getBoundingClientRect();"
+        " var box = im.getBoundingClientRect();"
+        " var p = document.createElement('pre'); p.id = 'figure-box';"
+        " p.textContent = JSON.stringify({natural: im.naturalWidth, width: box.width,"
+        "  left: box.left, right: box.right, top: box.top, pane_left: pane.left,"
+        "  pane_right: pane.right, pane_top: pane.top});"
+        " document.body.appendChild(p); }, 1000); }, 1000);</script>"
+    )
+    end = raw.rindex("</body>")
+    page = tmp_path / "report_probe.html"
+    page.write_text(raw[:end] + probe + raw[end:], encoding="utf-8")
+    result = _chromium(page.as_uri(), tmp_path / "profile", f"--window-size={window},900")
+    marker = '<pre id="figure-box">'
+    assert marker in result.stdout, result.stderr[-3000:]
+    box = json.loads(html.unescape(result.stdout.split(marker)[1].split("</pre>")[0]))
+    assert box["natural"] > 2000, box
+    assert box["width"] <= 1000.5, box  # never wider than 1000 px
+    assert box["width"] <= box["pane_right"] - box["pane_left"], box  # fits the pane
+    assert box["left"] >= box["pane_left"] and box["right"] <= window, box  # nothing cut off
+    assert box["top"] >= box["pane_top"], box  # its top is reachable, not scrolled away
+
+
 @pytest.mark.parametrize(
     ("gene_set", "contrast", "numerator", "denominator"),
     [
@@ -334,8 +430,8 @@ def test_per_sample_scores_separate_the_groups_as_simulated(
     finished_run: Path, gene_set: str, contrast: str, numerator: str, denominator: str
 ) -> None:
     table = pd.read_csv(finished_run / "results" / "gsea" / "ssgsea.group_comparison.tsv", sep="\t")
-    # one row per two-group contrast x set; the interaction (a difference) has none
-    assert "sorafenib_response_resistant_vs_sensitive" not in set(table["contrast"])
+    # one row per two-group contrast x set; the interaction (a difference) and the LRT have none
+    assert not {"sorafenib_response_resistant_vs_sensitive", LRT_CONTRAST} & set(table["contrast"])
     assert not table.duplicated(["contrast", "collection", "gene_set"]).any()
     rows = table[(table["gene_set"] == gene_set) & (table["contrast"] == contrast)]
     assert len(rows) == 1, rows

@@ -401,3 +401,30 @@ def test_sample_names_never_overlap_and_give_way_to_the_count(n_samples: int) ->
             assert f"{n_samples} samples" in xlabels, (name, xlabels)
         if n_samples <= 48:
             assert names_shown, (name, n_samples)
+
+
+def test_overview_names_the_contrasts_under_panels_b_and_c() -> None:
+    from redoxseq.plots.summary import plot_overview
+
+    contrasts = ["resistant_vs_sensitive", "sorafenib_response_resistant_vs_sensitive"]
+    summaries = pd.DataFrame({"n_up": [5, 2], "n_down": [3, 1]}, index=contrasts)
+    gsea = pd.DataFrame(
+        {"contrast": contrasts * 2, "gene_set": ["S1", "S1", "S2", "S2"],
+         "nes": [1.5, -1.0, 0.4, 2.0], "fdr": [0.01, 0.2, 0.5, 0.001]}
+    )  # fmt: skip
+    results = {c: _results() for c in contrasts}
+    figure = plot_overview(
+        summaries, gsea, results, gene_sets=["S1", "S2"], genes=["Hmox1", "Gpx4"]
+    )
+    heatmaps = [a for a in figure.axes if a.images]
+    assert len(heatmaps) == 2  # B (NES) and C (log2FC)
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    for axes in heatmaps:
+        assert [t.get_text() for t in axes.get_xticklabels()] == contrasts
+        assert all(t.get_visible() for t in axes.get_xticklabels())
+    # B's column names sit between B and C's title, overlapping neither
+    b, c = sorted(heatmaps, key=lambda a: -a.get_position().y0)
+    names = [t.get_window_extent(renderer) for t in b.get_xticklabels()]
+    title = c.title.get_window_extent(renderer)
+    assert all(not n.overlaps(title) and n.y0 > title.y1 for n in names)
+    assert all(not n.overlaps(c.get_window_extent(renderer)) for n in names)

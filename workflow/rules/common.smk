@@ -809,6 +809,12 @@ def get_running_sum_gsea(wildcards):
     return f"results/gsea/{wildcards.contrast}.{collection}.gsea.tsv"
 
 
+def get_running_sum_skipped(wildcards):
+    """Sets GSEA prerank did not test (with the reason) in that contrast and collection."""
+    collection = PLOT_CHOICES.gene_set_collections[wildcards.gene_set]
+    return f"results/gsea/{wildcards.contrast}.{collection}.gsea.skipped.tsv"
+
+
 def get_contrast_ora_tables(wildcards):
     """ORA tables of one contrast, one per collection (get_gsea_collections order)."""
     return [
@@ -879,6 +885,7 @@ def get_report_table_inputs(wildcards):
     inputs = {
         "contrasts": "results/deseq2/contrasts.tsv",
         "gsea": "results/gsea/summary.tsv",
+        "gsea_skipped": "results/gsea/skipped.tsv",
     }
     if config["gsea"]["ssgsea"]["collections"]:
         inputs["ssgsea"] = "results/gsea/ssgsea.group_comparison.tsv"

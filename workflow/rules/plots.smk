@@ -210,6 +210,7 @@ rule plot_gsea_running_sum:
         results="results/deseq2/{contrast}.results.tsv",
         annotation=get_gene_annotation,
         gsea=get_running_sum_gsea,
+        skipped=get_running_sum_skipped,
         gmt=get_running_sum_gmt,
         lib=get_library_sources("scripts/plot_gsea_running_sum.py"),
     output:
@@ -262,8 +263,6 @@ rule plot_summary:
     input:
         results=expand("results/deseq2/{contrast}.results.tsv", contrast=CONTRASTS),
         summaries=expand("results/deseq2/{contrast}.summary.tsv", contrast=CONTRASTS),
-        up=expand("results/deseq2/{contrast}.up.tsv", contrast=CONTRASTS),
-        down=expand("results/deseq2/{contrast}.down.tsv", contrast=CONTRASTS),
         contrasts="results/deseq2/contrasts.tsv",
         gsea="results/gsea/summary.tsv",
         lib=get_library_sources("scripts/plot_summary.py"),
