@@ -1202,7 +1202,8 @@ def contrast_results(
                 "alt_hypothesis": t.alt_hypothesis or "",
                 "n_up": int(up.sum()),
                 "n_down": int(down.sum()),
-                "n_significant": int(significant.sum()),
+                # genes called: past the test's cutoff and, for Wald, the fold-change cutoff
+                "n_significant": int(significant.sum()) if lrt else int(up.sum() + down.sum()),
                 "shrinkage": contrast.shrink_note,
             }
         ]

@@ -25,7 +25,11 @@ RESERVED_SHEETS = ("index", "legend")
 HEADERS: dict[str, tuple[str, str]] = {
     "gene_name": ("gene symbol", "gene symbol from the annotation (GTF gene_name)"),
     "gene_id": ("gene ID", "gene identifier of the annotation (e.g. Ensembl)"),
-    "significant": ("direction", "up or down: called at the contrast's rule (index sheet)"),
+    "significant": (
+        "direction",
+        "up or down (changed for a likelihood-ratio test, which has no direction): called at "
+        "the contrast's rule (index sheet)",
+    ),
     "log2FoldChange": ("log2 fold change", "log2 of numerator / denominator (DESeq2 MLE)"),
     "log2FoldChange_shrunk": (
         "log2 fold change (shrunken)",
@@ -137,7 +141,8 @@ def significant_workbook(
         contrast -> results table (index gene_id; the DE stage's columns).
     summaries
         one row per contrast (index: contrast) with ``description``, ``significance``,
-        ``n_up``, ``n_down`` where available.
+        ``n_up``, ``n_down``, ``n_significant``, ``test`` where available (an LRT contrast's
+        up/down cells are left empty: its genes are counted as called).
     """
     sheets = sheet_names(list(results))
     index_rows = []
@@ -149,8 +154,14 @@ def significant_workbook(
                 "sheet": sheets[name],
                 "meaning": row.get("description", ""),
                 "called at": row.get("significance", ""),
-                "genes up": row.get("n_up", ""),
-                "genes down": row.get("n_down", ""),
+                # a likelihood-ratio test calls genes changed, with no direction
+                "genes called": row.get("n_significant", ""),
+                "genes up": ""
+                if str(row.get("test", "")).upper() == "LRT"
+                else row.get("n_up", ""),
+                "genes down": ""
+                if str(row.get("test", "")).upper() == "LRT"
+                else row.get("n_down", ""),
             }
         )
     index = pd.DataFrame(index_rows)

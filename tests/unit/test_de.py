@@ -224,6 +224,19 @@ def test_workbook_has_one_sheet_per_contrast_and_same_bytes(tmp_path: Path) -> N
     assert zipfile.is_zipfile(tmp_path / "a.xlsx")
 
 
+def test_workbook_counts_an_lrt_as_called_without_direction(tmp_path) -> None:
+    result = _result("study1")
+    called = result["results"]["significant"].fillna("").astype(str) != ""
+    results = {"lrt": result["results"].assign(significant=np.where(called, "changed", ""))}
+    summary = result["summary"].rename(index=lambda _: "lrt").assign(test="LRT", n_up=0, n_down=0)
+    significant_workbook(results, summary, tmp_path / "w.xlsx")
+    sheets = pd.read_excel(tmp_path / "w.xlsx", sheet_name=None)
+    row = sheets["index"].dropna(subset=["sheet"]).iloc[0]
+    assert row["genes called"] == int(called.sum()) > 0
+    assert pd.isna(row["genes up"]) and pd.isna(row["genes down"])
+    assert set(sheets["lrt"]["direction"]) == {"changed"}
+
+
 def test_sheet_names_are_unique_and_fit_excel() -> None:
     from redoxseq.de.workbook import sheet_names
 
