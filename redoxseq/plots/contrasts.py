@@ -371,8 +371,11 @@ def plot_ma(
         for g in expressed.index[interest]
     ]
     labels.sort(key=lambda label: label.text)
-    # Labels are placed in log-x display space by adjustText itself.
-    place_labels(axes, labels)
+    # Labels are placed in log-x display space by adjustText itself, off the called points
+    # (the dense clouds where genes of interest usually sit; at most the 400 largest changes).
+    called = classes[classes != "ns"].index
+    near = y[called].abs().sort_values(ascending=False, kind="mergesort").index[:400]
+    place_labels(axes, labels, avoid_x=x[near].to_numpy(), avoid_y=y[near].to_numpy())
     axes.set_xlabel("mean of normalised counts")
     if calling.directional:
         axes.set_ylabel("shrunken log2 fold change (apeGLM)" if shrunk else "log2 fold change")
