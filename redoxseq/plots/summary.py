@@ -15,6 +15,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection, PathCollection
+from matplotlib.colorbar import Colorbar
 from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 from matplotlib.patches import Patch
@@ -541,6 +542,14 @@ def plot_ssgsea_groups(
 # ------------------------------------------------------------------------------------------
 # One-page overview
 # ------------------------------------------------------------------------------------------
+def _side_label(colour_bar: Colorbar, text: str) -> None:
+    """Label a short colour bar beside its ticks, horizontally.
+
+    A rotated label would run past the ends of a bar only a few rows high, into the panel above.
+    """
+    colour_bar.set_label(text, rotation=0, ha="left", va="center", labelpad=4)
+
+
 @styled
 def plot_overview(
     summaries: pd.DataFrame,
@@ -594,12 +603,17 @@ def plot_overview(
         boxes.append((y / total, h / total))
         y -= band
     left, width = 0.35, 0.55
+    # the heatmaps get ~0.8 in per contrast (at most the bar chart's width): one contrast is
+    # one column, not a band across the page
+    n_columns = max(len(nes.columns) if not nes.empty else len(lfc.columns), 1)
+    heat_width = min(width, max(1.0, 0.8 * n_columns) / DOUBLE_COLUMN)
     counts_axes, nes_axes, gene_axes = (
-        figure.add_axes((left, bottom, width, height)) for bottom, height in boxes
+        figure.add_axes((left, bottom, w, height))
+        for (bottom, height), w in zip(boxes, (width, heat_width, heat_width), strict=True)
     )
 
     def colour_bar_axes(k: int) -> Axes:
-        return figure.add_axes((left + width + 0.015, boxes[k][0], 0.015, boxes[k][1]))
+        return figure.add_axes((left + heat_width + 0.015, boxes[k][0], 0.015, boxes[k][1]))
 
     _draw_counts(counts_axes, call_counts(summaries))
     counts_axes.set_title("A  Genes called per contrast (vermillion up, blue down)", loc="left")
@@ -616,7 +630,7 @@ def plot_overview(
         stars = fdr.map(lambda v: "*" if np.isfinite(v) and v < fdr_cutoff else "")
         limit = max(1.0, float(np.nanmax(np.abs(nes.to_numpy()))))
         image = _draw_lfc_matrix(nes_axes, nes, stars, limit=limit, rotation=40)
-        figure.colorbar(image, cax=colour_bar_axes(1)).set_label("NES")
+        _side_label(figure.colorbar(image, cax=colour_bar_axes(1)), "NES")
     nes_axes.set_title(
         f"B  GSEA NES of the gene sets of interest (* FDR < {fdr_cutoff:g})", loc="left"
     )
@@ -631,7 +645,7 @@ def plot_overview(
         marks = calls.map(lambda c: "*" if c in ("up", "down") else "")
         limit = max(1.0, float(np.nanmax(np.abs(lfc.to_numpy()))))
         image = _draw_lfc_matrix(gene_axes, lfc, marks, limit=limit, rotation=40)
-        figure.colorbar(image, cax=colour_bar_axes(2)).set_label("log2 fold change")
+        _side_label(figure.colorbar(image, cax=colour_bar_axes(2)), "log2 fold\nchange")
     gene_axes.set_title("C  Genes of interest: log2 fold change (* called)", loc="left")
     if left_out:
         figure.text(
