@@ -335,19 +335,29 @@ cdef void _design_free(_Design* d) noexcept nogil:
     free(d.buf)
 
 
+cdef inline int _table_top(const double* Y, Py_ssize_t n) noexcept nogil:
+    """Entries of ``alpha_fgh``'s recurrence tables for one gene's counts ``Y``."""
+    cdef Py_ssize_t j
+    cdef double ymax = 0.0
+    for j in range(n):
+        if Y[j] > ymax:
+            ymax = Y[j]
+    return TABLE if ymax >= TABLE - 1 else <int> ymax + 1
+
+
 cdef void _fg_gene(const double* Y, const double* MU, const double* lgam_y1,
-                   const double* ylogmu, Py_ssize_t n, double x, bint cr_reg,
+                   const double* ylogmu, Py_ssize_t n, int top, double x, bint cr_reg,
                    _Design* des, double* f_out, double* g_out) noexcept nogil:
     """Objective and gradient of one gene at ``x``: ``alpha_fgh``'s ``f`` and ``g``, same bits.
 
     The same operations in the same order, without the curvature's terms; the Cox-Reid sums
     skip the zero products of the design, and the derivative of its log determinant takes
-    only the diagonal of ``Minv A`` (all its trace needs).
+    only the diagonal of ``Minv A`` (all its trace needs). ``top``: ``_table_top(Y, n)``.
     """
     cdef Py_ssize_t j
-    cdef int a, b, c, k, top, p = des.p
+    cdef int a, b, c, k, p = des.p
     cdef double alpha, r, logr, psi_r = 0.0, lg_r = 0.0, lg = 0.0, dig = 0.0
-    cdef double S, fsum, y, mu, xr, D, logD, invD, inv_rm, q, W, W2, ddig, dlg, inv, ymax
+    cdef double S, fsum, y, mu, xr, D, logD, invD, inv_rm, q, W, W2, ddig, dlg, inv
     cdef double logdet = 0.0, d1, s
     cdef double d_psi[TABLE]
     cdef double d_lg[TABLE]
@@ -361,11 +371,6 @@ cdef void _fg_gene(const double* Y, const double* MU, const double* lgam_y1,
     _series_lg_dig(r, &lg_r, &psi_r)
     d_psi[0] = 0.0
     d_lg[0] = 0.0
-    ymax = 0.0
-    for j in range(n):
-        if Y[j] > ymax:
-            ymax = Y[j]
-    top = TABLE if ymax >= TABLE - 1 else <int> ymax + 1
     for k in range(1, top):
         inv = 1.0 / (r + (k - 1))
         d_psi[k] = d_psi[k - 1] + inv
@@ -448,7 +453,7 @@ def alpha_fg(
             for i in range(n_genes):
                 gene = idx[i]
                 _fg_gene(&Y[gene, 0], &MU[gene, 0], &lgam_y1[gene, 0], &ylogmu[gene, 0], n,
-                         x[i], cr_reg, &des, &f_out[i], &g_out[i])
+                         _table_top(&Y[gene, 0], n), x[i], cr_reg, &des, &f_out[i], &g_out[i])
         _design_free(&des)
     if status != 0:
         raise MemoryError()
@@ -489,15 +494,16 @@ def r_line_search(
     """
     cdef Py_ssize_t G = Y.shape[0], n = Y.shape[1], i
     cdef _Design des
-    cdef int status, t, accepted
+    cdef int status, t, accepted, top
     cdef double xa, fa, ga, ka, d, prop, xn, fn, gn, rise, dev
     with nogil:
         status = _design_init(&des, X)
         if status == 0:
             for i in range(G):
                 xa = x[i]
-                _fg_gene(&Y[i, 0], &MU[i, 0], &lgam_y1[i, 0], &ylogmu[i, 0], n, xa, cr_reg,
-                         &des, &fa, &ga)
+                top = _table_top(&Y[i, 0], n)  # per gene, once
+                _fg_gene(&Y[i, 0], &MU[i, 0], &lgam_y1[i, 0], &ylogmu[i, 0], n, top, xa,
+                         cr_reg, &des, &fa, &ga)
                 if prior_reg:
                     dev = xa - prior_mean[i]
                     fa = fa + dev * dev / (2.0 * prior_var)
@@ -518,8 +524,8 @@ def r_line_search(
                     elif prop > hi:
                         ka = (hi - xa) / d
                     xn = xa + ka * d
-                    _fg_gene(&Y[i, 0], &MU[i, 0], &lgam_y1[i, 0], &ylogmu[i, 0], n, xn,
-                             cr_reg, &des, &fn, &gn)
+                    _fg_gene(&Y[i, 0], &MU[i, 0], &lgam_y1[i, 0], &ylogmu[i, 0], n, top,
+                             xn, cr_reg, &des, &fn, &gn)
                     if prior_reg:
                         dev = xn - prior_mean[i]
                         fn = fn + dev * dev / (2.0 * prior_var)
