@@ -61,8 +61,17 @@ over each gene's samples, no genes x samples temporaries, and because counts are
 counts below 64 come from per-gene recurrence tables (sums of ``1/(r+k)``, ``-1/(r+k)^2``,
 ``log(r+k)``) instead of a special-function call per entry. Without a C compiler the
 extension is not built and the NumPy path (``_AlphaProblem.fgh``) is used: same formulas,
-results equal to rounding (tested), about 1.3x the time of the whole DE stage on
-60,000 genes x 200 samples.
+objective and derivatives equal to rounding (tested), about 1.3x the time of the whole DE
+stage on 60,000 genes x 200 samples. On near-Poisson genes, whose likelihood is flat to
+rounding, R's line search can take other accept/reject decisions on the two paths: gene-wise
+dispersions below ~1e-6 may differ (found on the golden fixtures; one gene there crossed the
+trend-fit cut), so results equal to R's need the compiled kernel. R's line search
+(:func:`_r_line_search`) needs no curvature: the kernel's ``alpha_fg`` gives the objective
+and gradient alone (the same bits as ``alpha_fgh``'s), and its ``r_line_search`` runs the
+whole search gene by gene in C (no Python round trip per iteration); both skip the design's
+zero products in the Cox-Reid sums.
+The NumPy path runs the same search vectorized (:func:`_r_line_search_numpy`, on
+``_AlphaProblem.fg``); the two agree bit for bit on the same objective (tested).
 
 Memory: genes are processed in blocks of about ``chunk_elements`` (samples x genes) values,
 so temporaries stay a small multiple of one block; no per-gene Python objects are created
@@ -91,6 +100,13 @@ from scipy.stats import norm
 try:  # C kernel of the dispersion objective (optional build; NumPy path otherwise)
     from redoxseq.de import _dispersion_fast
 except ImportError:  # pragma: no cover - exercised where the extension is not built
+    _dispersion_fast = None  # type: ignore[assignment]
+#: the kernel's entry points used here; a build from an older source lacks some of them
+_KERNEL_API = ("alpha_fgh", "alpha_fg", "r_line_search")
+_STALE_KERNEL = _dispersion_fast is not None and not all(
+    hasattr(_dispersion_fast, name) for name in _KERNEL_API
+)
+if _STALE_KERNEL:  # pragma: no cover - a checkout updated without rerunning ./setup.sh
     _dispersion_fast = None  # type: ignore[assignment]
 
 logger = logging.getLogger(__name__)
@@ -191,7 +207,12 @@ def _shift_below_ten(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return x, small, xs
 
 
-def _psi01(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _psi0(x: np.ndarray) -> np.ndarray:
+    """Digamma of ``x > 0``: :func:`_psi01`'s first value (the same bits), without trigamma."""
+    return _psi01(x, trigamma=False)[0]
+
+
+def _psi01(x: np.ndarray, trigamma: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Digamma and trigamma of ``x > 0`` (any shape), ~4x faster than scipy's ufuncs.
 
     Recurrences ``psi(x) = psi(x + 1) - 1 / x`` and ``psi1(x) = psi1(x + 1) + 1 / x^2`` (ten
@@ -199,6 +220,7 @@ def _psi01(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ``x^-12`` (truncation below 4e-16 relative: full precision, it enters the gradient),
     trigamma to ``x^-9`` (below 1e-11 relative: it is only the Newton curvature).
     Agreement with ``scipy.special.digamma`` / ``polygamma(1, .)`` is checked in the tests.
+    Without ``trigamma`` the second value is an empty array (and is not computed).
     """
     x, small, xs = _shift_below_ten(x)
     if small.size:
@@ -212,8 +234,9 @@ def _psi01(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             np.add(xs, float(k), out=t)
             np.divide(1.0, t, out=inv)
             ds += inv
-            inv *= inv
-            ts += inv
+            if trigamma:
+                inv *= inv
+                ts += inv
     z = 1.0 / x
     z2 = z * z
     # digamma: log x - z/2 - z2 (1/12 - z2 (1/120 - z2 (1/252 - z2 (1/240 - z2 (1/132 -
@@ -226,6 +249,10 @@ def _psi01(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     dig -= acc
     acc = 0.5 * z
     dig -= acc
+    if not trigamma:
+        if small.size:
+            dig.reshape(-1)[small] -= ds
+        return dig, np.empty(0)
     # trigamma: z + z2/2 + z z2 (1/6 - z2 (1/30 - z2 (1/42 - z2/30)))
     acc = z2 * (-1 / 30)
     for c in (1 / 42, -1 / 30, 1 / 6):
@@ -755,6 +782,65 @@ class _AlphaProblem:
             h += 1.0 / self.var
         return f, g, h
 
+    def _add_prior_fg(
+        self, idx: np.ndarray, x: np.ndarray, f: np.ndarray, g: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``f``, ``g`` plus the prior's terms (as :meth:`_kernel_fgh` adds them)."""
+        if self.prior_reg:
+            assert self.var is not None
+            dev = x - self.la_hat[idx]
+            f += dev**2 / (2 * self.var)
+            g += dev / self.var
+        return f, g
+
+    def fg(self, idx: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Objective and first derivative at ``x``: :meth:`fgh`'s ``f`` and ``g``, same bits.
+
+        Without the curvature (R's line search does not use it): on the C kernel its
+        ``alpha_fg``; on the NumPy path the arithmetic of :meth:`f` and of :meth:`fgh`'s
+        gradient, without its curvature terms.
+        """
+        if self.kernel is not None:
+            k = idx.size
+            f, g = np.empty(k), np.empty(k)
+            self.kernel.alpha_fg(
+                self.Y, self.MU, self.X, self.lgam_y1, self.ylogmu,
+                np.ascontiguousarray(idx, dtype=np.intp), np.ascontiguousarray(x, dtype=float),
+                self.cr_reg, f, g,
+            )  # fmt: skip
+            return self._add_prior_fg(idx, x, f, g)
+        f = self.f(idx, x)
+        Y, MU, ymmu = self._rows(idx, self.Y, self.MU, self.ymmu)
+        alpha = np.exp(x)
+        a = alpha[:, None]
+        r = 1.0 / alpha
+        rr = r[:, None]
+        psi_yr = _psi0(Y + rr)
+        psi_r = _psi0(r)
+        D = MU * a
+        D += 1.0
+        inv_rm = MU + rr
+        np.divide(1.0, inv_rm, out=inv_rm)
+        q = ymmu * inv_rm
+        T = np.subtract(psi_r[:, None], psi_yr, out=psi_yr)
+        T += np.log(D)
+        T += q
+        S = T.sum(axis=1)
+        g = -r * S
+        if self.cr_reg:
+            p = self.p
+            W = np.divide(MU, D, out=D)
+            W2 = W * W
+            M = (W @ self.XX).reshape(-1, p, p)
+            A = -(W2 @ self.XX).reshape(-1, p, p)
+            MA = _safe_inv(M) @ A
+            d1 = 0.5 * np.trace(MA, axis1=1, axis2=2)
+            g = g + d1 * alpha
+        if self.prior_reg:
+            assert self.var is not None
+            g = g + (x - self.la_hat[idx]) / self.var
+        return f, g
+
     def f(self, idx: np.ndarray, x: np.ndarray, exact: bool = False) -> np.ndarray:
         """Objective at ``x`` (log-dispersion) for genes ``idx``.
 
@@ -763,7 +849,7 @@ class _AlphaProblem:
         looks at, so the emulation of that test uses it. Otherwise ``_lgamma``.
         """
         if self.kernel is not None and not exact:
-            return self.fgh(idx, x, want_f=True)[0]
+            return self.fg(idx, x)[0]
         Y, MU, lgam_y1, ylogmu = self._rows(idx, self.Y, self.MU, self.lgam_y1, self.ylogmu)
         n = Y.shape[1]
         alpha = np.exp(x)
@@ -970,6 +1056,33 @@ _R_NO_INCREASE = 1e-6  # relative rise of the log posterior below which the star
 def _r_line_search(
     prob: _AlphaProblem, x0: np.ndarray, min_log_alpha: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """R DESeq2's line search for the gene-wise dispersion, for every gene of a block.
+
+    :func:`_r_line_search_numpy`, gene by gene in the C kernel when it is built
+    (``_dispersion_fast.r_line_search``: the same steps on the same objective, bit for bit,
+    without a Python round trip per iteration); otherwise that function itself.
+    """
+    if prob.kernel is None:
+        return _r_line_search_numpy(prob, x0, min_log_alpha)
+    if prob.prior_reg and prob.var is None:
+        raise ValueError("Sigma_prior is required for prior regularization")
+    lo, hi = _R_LOG_ALPHA_RANGE
+    G = x0.shape[0]
+    x = np.array(x0, dtype=float)  # a contiguous copy, updated in place
+    iters = np.zeros(G, dtype=np.int64)
+    f, f0 = np.empty(G), np.empty(G)
+    prior_mean = np.ascontiguousarray(prob.la_hat, dtype=float) if prob.prior_reg else x
+    prob.kernel.r_line_search(
+        prob.Y, prob.MU, prob.X, prob.lgam_y1, prob.ylogmu, prior_mean,
+        float(prob.var) if prob.var is not None else 1.0, prob.prior_reg, prob.cr_reg,
+        min_log_alpha, lo, hi, _R_KAPPA0, _R_DISP_TOL, _R_ARMIJO, _R_MAXIT, x, iters, f, f0,
+    )  # fmt: skip
+    return x, iters, f, f0
+
+
+def _r_line_search_numpy(
+    prob: _AlphaProblem, x0: np.ndarray, min_log_alpha: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """R DESeq2's line search for the gene-wise dispersion, for every gene of a block at once.
 
     Gradient ascent of the Cox-Reid adjusted log likelihood in ``x = log(alpha)``: from ``x``,
@@ -992,7 +1105,7 @@ def _r_line_search(
     G = x0.shape[0]
     x = x0.copy()
     every = np.arange(G)
-    f, g, _ = prob.fgh(every, x)
+    f, g = prob.fg(every, x)
     f0 = f.copy()
     kappa = np.full(G, _R_KAPPA0)
     iters = np.zeros(G, dtype=np.int64)
@@ -1008,7 +1121,7 @@ def _r_line_search(
             prop = xa + ka * d
             ka = np.where(prop < lo, (lo - xa) / d, np.where(prop > hi, (hi - xa) / d, ka))
             xn = xa + ka * d
-            fn, gn, _ = prob.fgh(act, xn)
+            fn, gn = prob.fg(act, xn)
             rise = fa - fn  # of the log posterior
             ok = rise >= ka * _R_ARMIJO * d * d  # NaN: rejected
         kappa[act] = np.where(ok, ka, ka / 2)
@@ -1148,11 +1261,18 @@ class BatchedInference(DefaultInference):
         self.chunk_elements = int(chunk_elements)
         self.genewise = genewise
         self.min_mu = float(min_mu)
-        if _dispersion_fast is None:
+        if _STALE_KERNEL:
+            logger.warning(
+                "redoxseq.de._dispersion_fast was built from an older _dispersion_fast.pyx "
+                "(it lacks one of %s): dispersions are fitted on the NumPy path, slower, and "
+                "near-Poisson genes may differ from R's; rerun ./setup.sh to rebuild it",
+                ", ".join(_KERNEL_API),
+            )
+        elif _dispersion_fast is None:
             logger.warning(
                 "redoxseq.de._dispersion_fast is not built (no C compiler when redoxseq was "
-                "installed?): dispersions are fitted on the NumPy path, same results to "
-                "rounding, slower; rerun ./setup.sh with gcc and python3-dev to build it"
+                "installed?): dispersions are fitted on the NumPy path, slower, and near-Poisson "
+                "genes may differ from R's; rerun ./setup.sh with gcc and python3-dev to build it"
             )
 
     # -- block scheduling --------------------------------------------------------------

@@ -52,6 +52,7 @@ from redoxseq.de.inference import (  # noqa: E402
     _psi01,
     _r_genewise_alpha,
     _r_line_search,
+    _r_line_search_numpy,
     get_inference,
 )
 from redoxseq.errors import ConfigError  # noqa: E402
@@ -502,6 +503,85 @@ def test_dispersion_kernel_flags_a_singular_cox_reid_matrix():
     prob = _AlphaProblem(Y, np.full((1, 6), 4.0), X, np.zeros(1), None, True, False)
     f, g, h = prob.fgh(np.arange(1), np.zeros(1))
     assert np.isnan(f).all() and np.isnan(g).all() and np.isnan(h).all()
+    f, g = prob.fg(np.arange(1), np.zeros(1))
+    assert np.isnan(f).all() and np.isnan(g).all()
+    x, iters, _, _ = _r_line_search(prob, np.zeros(1), float(np.log(1e-9)))
+    assert x[0] == 0.0 and iters[0] == 0  # a start that is not finite is kept
+
+
+def _kernel_problem(p: int, prior: bool, use_kernel: bool) -> tuple[_AlphaProblem, np.ndarray]:
+    """A block of genes and starts for the R line search tests.
+
+    Design: intercept and indicator columns (zero products, which the kernel's Cox-Reid sums
+    skip), for ``p = 4`` a continuous covariate; counts below and above the kernel's table
+    limit (64); gene 0 starts at NaN, genes 1-29 are underdispersed and start below 1e-9.
+    """
+    rng = np.random.default_rng(10 + p)
+    n, G = 24, 300
+    cols = [np.ones(n)]
+    if p > 1:
+        cols.append(np.repeat([0.0, 1.0], n // 2))
+    if p > 2:
+        cols.append(np.tile([0.0, 0.0, 1.0], n // 3))
+    if p > 3:
+        cols.append(rng.normal(size=n))
+    X = np.column_stack(cols)
+    MU = np.maximum(rng.lognormal(3, 2, (G, 1)) * rng.uniform(0.5, 2, (G, n)), 0.5)
+    Y = rng.negative_binomial(5.0, 5.0 / (5.0 + MU)).astype(float)
+    Y[1:30] = np.round(MU[1:30])  # underdispersed genes, started below 1e-9: they stop there
+    assert (Y >= 64).any() and (Y < 64).any() and (p == 1 or (X == 0).any())
+    la = rng.normal(-2, 1.5, G)
+    prob = _AlphaProblem(Y, MU, X, la, 0.5, True, prior, use_kernel=use_kernel)
+    x0 = np.clip(la + rng.normal(0, 2, G), np.log(1e-8), np.log(10))
+    x0[1:30] = np.log(1e-9) - 0.5
+    x0[0] = np.nan
+    return prob, x0
+
+
+@pytest.mark.parametrize("use_kernel", [True, False])
+@pytest.mark.parametrize("p", [1, 2, 4])
+@pytest.mark.parametrize("prior", [False, True])
+def test_fg_is_fgh_without_the_curvature(use_kernel, p, prior):
+    # R's line search evaluates fg (objective and gradient only): the same bits as fgh's, on
+    # the C kernel (its own entry point, alpha_fg) and on the NumPy path.
+    from redoxseq.de import inference
+
+    if use_kernel and inference._dispersion_fast is None:
+        pytest.skip("extension not built")
+    prob, x0 = _kernel_problem(p, prior, use_kernel)
+    genes = 1 + np.random.default_rng(p).permutation(x0.size - 1)[:250]  # finite starts
+    x = x0[genes]
+    f, g = prob.fg(genes, x)
+    f_ref, g_ref, _ = prob.fgh(genes, x)
+    assert np.isfinite(f).all() and np.isfinite(g).all()
+    np.testing.assert_array_equal(f, f_ref)
+    np.testing.assert_array_equal(g, g_ref)
+    np.testing.assert_array_equal(prob.f(genes, x), f_ref)
+
+
+@pytest.mark.parametrize("p", [1, 2, 4])
+@pytest.mark.parametrize("prior", [False, True])
+def test_r_line_search_in_c_is_the_vectorized_search(p, prior):
+    # The kernel's r_line_search (one gene at a time, in C) takes the vectorized search's steps
+    # on the same objective: every output equal, bit for bit, including the gene whose start
+    # is not finite (0 iterations) and genes that stop on each rule (small rise, below
+    # min_log_alpha, maxit).
+    from redoxseq.de import inference
+
+    if inference._dispersion_fast is None:
+        pytest.skip("extension not built")
+    prob, x0 = _kernel_problem(p, prior, True)
+    min_log_alpha = float(np.log(1e-9))
+    got = _r_line_search(prob, x0.copy(), min_log_alpha)
+    ref = _r_line_search_numpy(prob, x0.copy(), min_log_alpha)
+    for a, b in zip(got, ref, strict=True):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+    x, iters = got[0], got[1]
+    assert iters[0] == 0 and (iters[1:] >= 1).all()
+    if not prior:  # (the prior pulls these genes back up)
+        assert (x < min_log_alpha).any() and (iters == 100).any()
+    assert ((x >= min_log_alpha) & (iters > 1) & (iters < 100)).any()
 
 
 def test_rough_and_moments_dispersions_match_pydeseq2():

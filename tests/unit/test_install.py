@@ -33,7 +33,8 @@ def test_compiled_dispersion_kernel_is_installed() -> None:
     from redoxseq.de import inference
 
     assert inference._dispersion_fast is not None
-    assert hasattr(inference._dispersion_fast, "alpha_fgh")
+    assert all(hasattr(inference._dispersion_fast, name) for name in inference._KERNEL_API)
+    assert not inference._STALE_KERNEL
 
 
 def test_importing_redoxseq_does_not_import_heavy_stage_packages() -> None:
