@@ -124,7 +124,12 @@ def test_shipped_contrasts_resolve_to_the_expected_vectors(shipped: dict) -> Non
         "sorafenib_vs_vehicle_in_sensitive": (0, 0, 1, 0),
         "sorafenib_vs_vehicle_in_resistant": (0, 0, 1, 1),
         "sorafenib_response_resistant_vs_sensitive": (0, 0, 0, 1),
+        # an LRT reports the last coefficient's log2 fold change, as R does
+        "interaction_lrt": (0, 0, 0, 1),
     }
+    lrt = report.contrasts["interaction_lrt"]
+    assert lrt.test == "LRT" and lrt.reduced is not None
+    assert lrt.reduced.formula.text == "~ cell_line + treatment"
     words = report.contrasts["resistant_vs_sensitive"].description
     assert words.startswith(
         "log2FC > 0 means higher in cell_line=resistant than in cell_line=sensitive"
