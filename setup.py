@@ -1,4 +1,7 @@
-"""Build the Cython counting engine and dispersion kernel; other metadata is in pyproject.toml."""
+"""Build the Cython extensions (counting engine, dispersion kernel, table formatter).
+
+Other metadata is in pyproject.toml.
+"""
 
 import numpy
 import pysam
@@ -27,4 +30,14 @@ dispersion_kernel = Extension(
     optional=True,
 )
 
-setup(ext_modules=cythonize([counting_engine, dispersion_kernel], language_level=3))
+table_formatter = Extension(
+    "redoxseq._tsv_fast",
+    ["redoxseq/_tsv_fast.pyx"],
+    extra_compile_args=["-O3"],
+    # Without it redoxseq.io.write_tsv formats numeric tables in Python (same bytes, slower).
+    optional=True,
+)
+
+setup(
+    ext_modules=cythonize([counting_engine, dispersion_kernel, table_formatter], language_level=3)
+)

@@ -8,4 +8,10 @@
   with the compiled dispersion kernel ``_dispersion_fast``.
 
 Importing this package imports none of them (pyDESeq2 is loaded only by ``fit``/``inference``).
+It defers matplotlib's ``pyplot``, which pyDESeq2 imports at module level and a DE job never
+uses (:mod:`redoxseq.lazy`).
 """
+
+from redoxseq.lazy import defer_import
+
+defer_import("matplotlib.pyplot")

@@ -186,8 +186,8 @@ def test_files_are_reproducible_and_own_fit_contrasts_run(tmp_path: Path) -> Non
                 samples=_samples(), annotation=None, threads=2,
             )  # fmt: skip
             write_tsv(result["results"], out / f"{name}.results.tsv")
-    for name in ("vst.tsv", "size_factors.tsv", "contrasts.tsv", "no_rs3.results.tsv",
-                 "resistant_vs_sensitive.results.tsv"):  # fmt: skip
+    for name in ("model.npz", "vst.tsv", "size_factors.tsv", "contrasts.tsv",
+                 "no_rs3.results.tsv", "resistant_vs_sensitive.results.tsv"):  # fmt: skip
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     table = pd.read_csv(tmp_path / "a" / "contrasts.tsv", sep="\t", index_col=0)
     assert bool(table.loc["no_rs3", "own_fit"]) and table.loc["no_rs3", "n_samples"] == 11

@@ -37,6 +37,17 @@ def test_compiled_dispersion_kernel_is_installed() -> None:
     assert not inference._STALE_KERNEL
 
 
+@pytest.mark.skipif(
+    os.environ.get("REDOXSEQ_NO_COMPILER") == "1",
+    reason="REDOXSEQ_NO_COMPILER=1: installed without a C compiler on purpose",
+)
+def test_compiled_table_formatter_is_installed() -> None:
+    """Same for the formatter of numeric tables (Python fallback: ~2x slower writing)."""
+    import redoxseq.io
+
+    assert redoxseq.io._tsv_fast is not None
+
+
 def test_importing_redoxseq_does_not_import_heavy_stage_packages() -> None:
     code = (
         "import sys, redoxseq, redoxseq.config, redoxseq.io, redoxseq.plots.qc, "
