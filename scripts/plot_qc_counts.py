@@ -9,15 +9,17 @@ from redoxseq.plots.style import figure_paths, save_figures
 setup_logging(snakemake.log[0])
 dpi = snakemake.params.dpi
 
+samples = read_sample_sheet(snakemake.input.samples)
+group_by = snakemake.params.group_by
 figure = plot_library_sizes(
     read_tsv(snakemake.input.counts),
-    read_sample_sheet(snakemake.input.samples),
+    samples,
     size_factors=read_tsv(snakemake.input.size_factors)["size_factor"],
-    group_by=snakemake.params.group_by,
+    group_by=group_by,
 )
 save_figures(figure, figure_paths(snakemake.output, "library_sizes"), dpi=dpi)
 if hasattr(snakemake.input, "summary"):
-    figure = plot_read_assignment(read_tsv(snakemake.input.summary))
+    figure = plot_read_assignment(read_tsv(snakemake.input.summary), samples, group_by=group_by)
     save_figures(figure, figure_paths(snakemake.output, "read_assignment"), dpi=dpi)
-    figure = plot_strandedness(read_tsv(snakemake.input.strandedness))
+    figure = plot_strandedness(read_tsv(snakemake.input.strandedness), samples, group_by=group_by)
     save_figures(figure, figure_paths(snakemake.output, "strandedness"), dpi=dpi)

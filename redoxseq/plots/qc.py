@@ -66,10 +66,60 @@ def _label_samples(
     axes.set_xticks(positions, labels=list(names), rotation=90, fontsize=points)
 
 
+#: most runs of consecutive same-group samples that are named under a bar chart
+MAX_GROUP_RUNS = 12
+
+
+def _label_sample_groups(axes: Axes, groups: Sequence[str] | None) -> None:
+    """Where sample names do not fit, bracket runs of same-group samples and name the group.
+
+    ``groups`` holds each bar's group in bar order. Nothing is drawn when there are no groups,
+    more than :data:`MAX_GROUP_RUNS` runs (an interleaved sheet) or a name wider than its run.
+    """
+    if not groups:
+        return
+    runs: list[tuple[str, int, int]] = []
+    for position, group in enumerate(groups):
+        if runs and runs[-1][0] == group:
+            runs[-1] = (group, runs[-1][1], position)
+        else:
+            runs.append((group, position, position))
+    if len(runs) < 2 or len(runs) > MAX_GROUP_RUNS:
+        return
+    figure = axes.get_figure(root=True)
+    assert isinstance(figure, Figure)
+    width_in = axes.get_position().width * figure.get_figwidth()
+    inches_per_bar = width_in / max(len(groups), 1)
+    points = 6.0
+    if any(text_width(g, points) > (last - first + 1) * inches_per_bar for g, first, last in runs):
+        return
+    transform = axes.get_xaxis_transform()
+    for group, first, last in runs:
+        axes.plot(
+            [first - 0.35, last + 0.35], [-0.06, -0.06], color="black", linewidth=0.6,
+            transform=transform, clip_on=False,
+        )  # fmt: skip
+        axes.text(
+            (first + last) / 2, -0.08, group, transform=transform, ha="center", va="top",
+            fontsize=points,
+        )  # fmt: skip
+    axes.xaxis.labelpad = 24
+
+
 def _millions(value: float, _position: int) -> str:
     if value >= 1e6:
         return f"{value / 1e6:.3g}M"
     return f"{value / 1e3:.3g}k" if value >= 1e3 else f"{value:.0f}"
+
+
+def _bar_groups(
+    samples: pd.DataFrame | None, group_by: list[str] | None, names: Sequence[str]
+) -> list[str] | None:
+    """Each bar's group (``group_by`` columns of the sheet), or None without a full sheet."""
+    if samples is None or not group_by or not set(names) <= set(samples.index.astype(str)):
+        return None
+    sheet = samples.set_axis(samples.index.astype(str))
+    return [str(g) for g in _group_key(sheet.loc[list(names)], group_by)]
 
 
 def _group_key(samples: pd.DataFrame, factors: list[str]) -> pd.Series:
@@ -120,6 +170,8 @@ def plot_library_sizes(
         axes_list[1].axhline(1.0, color="black", linewidth=0.5, linestyle=":")
         axes_list[1].set_ylabel("size factor")
     _label_samples(axes_list[-1], positions, order, label_points, "samples, in sheet order")
+    if label_points is None and group_by:
+        _label_sample_groups(axes_list[-1], [str(groups[s]) for s in order])
     handles = [
         Line2D([], [], marker="s", linestyle="", color=c, label=g) for g, c in colours.items()
     ]
@@ -135,7 +187,12 @@ def plot_library_sizes(
 
 
 @styled
-def plot_read_assignment(summary: pd.DataFrame) -> Figure:
+def plot_read_assignment(
+    summary: pd.DataFrame,
+    samples: pd.DataFrame | None = None,
+    *,
+    group_by: list[str] | None = None,
+) -> Figure:
     """Stacked bars of read assignment categories per sample, with the read totals.
 
     Parameters
@@ -143,6 +200,9 @@ def plot_read_assignment(summary: pd.DataFrame) -> Figure:
     summary
         categories x samples, read (or fragment) counts, as featureCounts' ``.summary``.
         Categories with no reads in any sample are left out.
+    samples, group_by
+        The sample sheet and its grouping columns: where sample names do not fit (about 80
+        samples), runs of same-group samples are bracketed and named under the bars.
     """
     nonzero = summary.loc[summary.sum(axis=1) > 0]
     if nonzero.empty:
@@ -182,6 +242,8 @@ def plot_read_assignment(summary: pd.DataFrame) -> Figure:
                 rotation=rotate,
             )
     _label_samples(axes, positions, names, label_points, "samples, in sheet order")
+    if label_points is None:
+        _label_sample_groups(axes, _bar_groups(samples, group_by, names))
     axes.set_ylim(0, 1.0)
     axes.set_ylabel("fraction of reads (fragments)")
     where = "above each bar" if label_points is not None else "in the read assignment table"
@@ -192,7 +254,12 @@ def plot_read_assignment(summary: pd.DataFrame) -> Figure:
 
 
 @styled
-def plot_strandedness(table: pd.DataFrame) -> Figure:
+def plot_strandedness(
+    table: pd.DataFrame,
+    samples: pd.DataFrame | None = None,
+    *,
+    group_by: list[str] | None = None,
+) -> Figure:
     """Fraction of gene-assigned reads on the gene's strand, per sample, with the call.
 
     Parameters
@@ -201,6 +268,8 @@ def plot_strandedness(table: pd.DataFrame) -> Figure:
         ``results/counts/all.strandedness.tsv``: one row per sample with ``fraction_forward``
         (reads on the gene's strand / reads informative about strand), ``chosen`` and
         ``detected``. Forward libraries sit near 1, reverse (dUTP) near 0, unstranded near 0.5.
+    samples, group_by
+        As in :func:`plot_read_assignment`.
     """
     require_columns(table, ["fraction_forward", "chosen"], "strandedness table")
     order = list(table.index)
@@ -229,6 +298,8 @@ def plot_strandedness(table: pd.DataFrame) -> Figure:
     axes.set_ylim(-0.03, 1.03)
     axes.set_xlim(-0.6, len(order) - 0.4)
     _label_samples(axes, positions, names, label_points, "samples, in sheet order")
+    if label_points is None:
+        _label_sample_groups(axes, _bar_groups(samples, group_by, names))
     axes.set_ylabel("fraction of reads on the\ngene's strand")
     axes.set_title("Library strandedness per sample", loc="left")
     handles = [

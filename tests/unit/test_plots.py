@@ -428,3 +428,45 @@ def test_overview_names_the_contrasts_under_panels_b_and_c() -> None:
     title = c.title.get_window_extent(renderer)
     assert all(not n.overlaps(title) and n.y0 > title.y1 for n in names)
     assert all(not n.overlaps(c.get_window_extent(renderer)) for n in names)
+
+
+def test_past_the_names_runs_of_a_group_are_bracketed_and_named() -> None:
+    """At 96 samples the names give way to the count; consecutive groups are still named."""
+    from redoxseq.plots.qc import plot_strandedness
+
+    n_samples = 96
+    groups = ["sensitive vehicle", "sensitive sorafenib", "resistant vehicle", "resistant x"]
+    samples = [f"sample_{i}" for i in range(n_samples)]
+    sheet = pd.DataFrame({"group": np.repeat(groups, n_samples // 4)}, index=samples)
+    rng = np.random.default_rng(1)
+    summary = pd.DataFrame(
+        rng.integers(100, 1000, size=(2, n_samples)),
+        index=["Assigned", "Unassigned_NoFeatures"],
+        columns=samples,
+    )
+    strandedness = pd.DataFrame(
+        {"fraction_forward": rng.uniform(0, 0.05, n_samples), "chosen": "reverse"}, index=samples
+    )
+    counts = pd.DataFrame(rng.poisson(50, size=(200, n_samples)), columns=samples)
+    figures = {
+        "read assignment": plot_read_assignment(summary, sheet, group_by=["group"]),
+        "strandedness": plot_strandedness(strandedness, sheet, group_by=["group"]),
+        "library sizes": plot_library_sizes(counts, sheet, group_by=["group"]),
+        # an interleaved sheet has too many runs to name
+        "interleaved": plot_read_assignment(
+            summary, sheet.assign(group=(groups * n_samples)[:n_samples]), group_by=["group"]
+        ),
+    }
+    for name, figure in figures.items():
+        renderer = FigureCanvasAgg(figure).get_renderer()
+        axes = figure.axes[-1]
+        named = [t for t in axes.texts if t.get_text() in groups]
+        assert f"{n_samples} samples" in axes.get_xlabel(), name
+        if name == "interleaved":
+            assert not named
+            continue
+        assert [t.get_text() for t in named] == groups, name
+        boxes = [t.get_window_extent(renderer) for t in named]
+        boxes.append(axes.xaxis.label.get_window_extent(renderer))
+        overlaps = [(a, b) for a, b in itertools.combinations(boxes, 2) if a.overlaps(b)]
+        assert not overlaps, name
