@@ -47,41 +47,17 @@ cdef int _append(Buffer* buf, const char* text, Py_ssize_t length) except -1:
     return 0
 
 
-def float_rows(const double[:, :] values):
-    """Each row of ``values`` as its cells joined by tabs (``repr`` of each float, NaN empty).
-
-    Returns a list of ``str``, one per row, without line ends.
-    """
-    cdef Py_ssize_t n_rows = values.shape[0], n_cols = values.shape[1], i, j
-    cdef Buffer buf = Buffer(NULL, 0, 0)
-    cdef char* text
-    cdef double x
-    rows = []
-    try:
-        for i in range(n_rows):
-            buf.size = 0
-            for j in range(n_cols):
-                if j:
-                    _append(&buf, b"\t", 1)
-                x = values[i, j]
-                if x != x:
-                    continue
-                text = PyOS_double_to_string(x, b"r", 0, Py_DTSF_ADD_DOT_0, NULL)
-                try:
-                    _append(&buf, text, strlen(text))
-                finally:
-                    PyMem_Free(text)
-            rows.append(buf.data[:buf.size].decode("ascii") if buf.size else "")
-    finally:
-        free(buf.data)
-    return rows
+ctypedef fused cell_t:
+    double
+    long long
 
 
-def int_rows(const long long[:, :] values):
-    """Each row of ``values`` as its cells joined by tabs (as ``str(int)``)."""
+cdef list _rows(const cell_t[:, :] values):
+    """Each row of ``values`` as its cells joined by tabs (see the module docstring)."""
     cdef Py_ssize_t n_rows = values.shape[0], n_cols = values.shape[1], i, j
     cdef Buffer buf = Buffer(NULL, 0, 0)
     cdef char cell[32]
+    cdef char* text
     cdef int length
     rows = []
     try:
@@ -90,9 +66,31 @@ def int_rows(const long long[:, :] values):
             for j in range(n_cols):
                 if j:
                     _append(&buf, b"\t", 1)
-                length = snprintf(cell, 32, "%lld", values[i, j])
-                _append(&buf, cell, length)
+                if cell_t is double:
+                    if values[i, j] != values[i, j]:  # NaN: the empty field
+                        continue
+                    text = PyOS_double_to_string(values[i, j], b"r", 0, Py_DTSF_ADD_DOT_0, NULL)
+                    try:
+                        _append(&buf, text, strlen(text))
+                    finally:
+                        PyMem_Free(text)
+                else:
+                    length = snprintf(cell, 32, "%lld", values[i, j])
+                    _append(&buf, cell, length)
             rows.append(buf.data[:buf.size].decode("ascii") if buf.size else "")
     finally:
         free(buf.data)
     return rows
+
+
+def float_rows(const double[:, :] values):
+    """Each row of ``values`` as its cells joined by tabs (``repr`` of each float, NaN empty).
+
+    Returns a list of ``str``, one per row, without line ends.
+    """
+    return _rows(values)
+
+
+def int_rows(const long long[:, :] values):
+    """Each row of ``values`` as its cells joined by tabs (as ``str(int)``)."""
+    return _rows(values)
