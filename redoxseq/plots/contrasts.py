@@ -237,6 +237,34 @@ def _top_genes(table: pd.DataFrame, classes: pd.Series, y_column: str, n: int) -
     return list(ranking.index[:n])
 
 
+def _points_along(
+    axes: Axes,
+    *,
+    horizontal: Sequence[float] = (),
+    vertical: Sequence[float] = (),
+    per_line: int = 150,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Points spread along reference lines across the axes' limits (data coordinates).
+
+    Given to the label placement as points to avoid, so that no label is set across a cutoff
+    or zero line (evenly spaced on the axis's own scale: log-spaced on a log axis).
+    """
+
+    def spread(low: float, high: float, scale: str) -> np.ndarray:
+        if scale == "log":
+            return np.geomspace(low, high, per_line)
+        return np.linspace(low, high, per_line)
+
+    xs = [spread(*axes.get_xlim(), axes.get_xscale()) for _ in horizontal]
+    ys = [np.full(per_line, value) for value in horizontal]
+    for value in vertical:
+        xs.append(np.full(per_line, value))
+        ys.append(spread(*axes.get_ylim(), axes.get_yscale()))
+    if not xs:
+        return np.empty(0), np.empty(0)
+    return np.concatenate(xs), np.concatenate(ys)
+
+
 @styled
 def plot_volcano(
     results: pd.DataFrame,
@@ -315,7 +343,14 @@ def plot_volcano(
     axes.set_xlim(-limit * 1.12, limit * 1.12)
     axes.set_ylim(0, (float(np.nanmax(y)) if len(y) else 1.0) * 1.08 + 0.5)
     near = y.sort_values(ascending=False, kind="mergesort").index[:400]
-    place_labels(axes, labels, avoid_x=x[near].to_numpy(), avoid_y=y[near].to_numpy())
+    horizontal = [-np.log10(y_cutoff)] if y_cutoff is not None and 0 < y_cutoff < 1 else []
+    vertical = [-calling.lfc_cutoff, calling.lfc_cutoff] if calling.lfc_cutoff > 0 else []
+    cutoff_lines = _points_along(axes, horizontal=horizontal, vertical=vertical)
+    place_labels(
+        axes, labels, avoid_x=np.concatenate([x[near].to_numpy(), cutoff_lines[0]]),
+        avoid_y=np.concatenate([y[near].to_numpy(), cutoff_lines[1]]),
+        lines=[("h", float(v)) for v in horizontal] + [("v", float(v)) for v in vertical],
+    )  # fmt: skip
     axes.set_xlabel(calling.lfc_label())
     axes.set_ylabel("-log10 p-value" if on_pvalue else "-log10 adjusted p-value")
     test = "" if calling.directional else f" ({calling.test_words})"
@@ -375,7 +410,13 @@ def plot_ma(
     # (the dense clouds where genes of interest usually sit; at most the 400 largest changes).
     called = classes[classes != "ns"].index
     near = y[called].abs().sort_values(ascending=False, kind="mergesort").index[:400]
-    place_labels(axes, labels, avoid_x=x[near].to_numpy(), avoid_y=y[near].to_numpy())
+    cuts = [-calling.lfc_cutoff, calling.lfc_cutoff] if calling.lfc_cutoff > 0 else []
+    lines_x, lines_y = _points_along(axes, horizontal=[0.0, *cuts])
+    place_labels(
+        axes, labels, avoid_x=np.concatenate([x[near].to_numpy(), lines_x]),
+        avoid_y=np.concatenate([y[near].to_numpy(), lines_y]),
+        lines=[("h", float(v)) for v in (0.0, *cuts)],
+    )  # fmt: skip
     axes.set_xlabel("mean of normalised counts")
     if calling.directional:
         axes.set_ylabel("shrunken log2 fold change (apeGLM)" if shrunk else "log2 fold change")

@@ -10,6 +10,7 @@ import numpy as np
 from adjustText import adjust_text
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.patches import FancyArrowPatch
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
@@ -54,6 +55,7 @@ def place_labels(
     *,
     avoid_x: np.ndarray | None = None,
     avoid_y: np.ndarray | None = None,
+    lines: Sequence[tuple[str, float]] = (),
     fontsize: float = 5.5,
     attempts: int = 4,
 ) -> list[Text]:
@@ -63,6 +65,8 @@ def place_labels(
     is seeded, and the iteration count is fixed, so the result is the same on every run).
     Labels still overlapping afterwards are resolved by dropping optional labels (lowest
     priority last in ``labels``); required labels are kept and re-spread with more iterations.
+    ``lines`` are reference lines, ``("h", y)`` or ``("v", x)`` in data coordinates (cutoffs,
+    zero): a label left across one is moved just off it, on its point's side.
     """
     if not isinstance(axes.figure.canvas, FigureCanvasAgg):
         FigureCanvasAgg(axes.figure)  # type: ignore[arg-type]  # attaches itself (renderer)
@@ -91,7 +95,7 @@ def place_labels(
         if avoid_x is not None and avoid_y is not None:
             x = np.concatenate([x, avoid_x])
             y = np.concatenate([y, avoid_y])
-        adjust_text(
+        _, patches = adjust_text(
             texts,
             x=x,
             y=y,
@@ -104,6 +108,7 @@ def place_labels(
         arrows = [
             child for child in axes.get_children() if id(child) not in before and child not in texts
         ]
+        arrows += _clear_lines(axes, texts, kept, patches, lines)
         pairs = overlapping_pairs(texts)
         if not pairs:
             return texts
@@ -114,3 +119,59 @@ def place_labels(
             kept = [label for k, label in enumerate(kept) if k not in set(drop)]
     logger.warning("labels: %d label pair(s) still overlap", len(overlapping_pairs(texts)))
     return texts
+
+
+def _clear_lines(
+    axes: Axes,
+    texts: Sequence[Text],
+    labels: Sequence[Label],
+    patches: Sequence[object],
+    lines: Sequence[tuple[str, float]],
+    *,
+    gap: float = 1.5,
+) -> list[FancyArrowPatch]:
+    """Move each label that lies across a reference line just off it (display units).
+
+    adjustText pushes labels off points, but a line's points on both sides of a label push it
+    both ways. A label is moved to the side of the line its point is on, by the overlap plus
+    ``gap`` pixels; its connector is redrawn (a new one, returned, where it had none).
+    """
+    if not lines:
+        return []
+    renderer = axes.get_figure(root=True).canvas.get_renderer()  # type: ignore[union-attr]
+    to_display = axes.transData
+    connectors = {
+        id(patch.patchA): patch for patch in patches if isinstance(patch, FancyArrowPatch)
+    }
+    added: list[FancyArrowPatch] = []
+    for text, label in zip(texts, labels, strict=True):
+        point = to_display.transform((label.x, label.y))
+        for _ in range(len(lines)):  # moving off one line may land on another
+            box = text.get_window_extent(renderer)
+            shift = np.zeros(2)
+            for orientation, value in lines:
+                axis = 1 if orientation == "h" else 0
+                level = to_display.transform((value, value))[axis]
+                low, high = (box.y0, box.y1) if axis else (box.x0, box.x1)
+                if low < level < high:
+                    shift[axis] = (
+                        (level - low + gap) if point[axis] >= level else -(high - level + gap)
+                    )
+                    break
+            if not shift.any():
+                break
+            centre = to_display.transform(text.get_position()) + shift
+            text.set_position(tuple(to_display.inverted().transform(centre)))
+        connector = connectors.get(id(text))
+        middle = text.get_position()
+        if connector is not None:
+            connector.set_positions(middle, (label.x, label.y))
+        elif np.hypot(*(to_display.transform(middle) - point)) >= 5:
+            arrow = FancyArrowPatch(
+                posA=middle, posB=(label.x, label.y), arrowstyle="-", color="#555555", lw=0.4,
+                transform=to_display,
+                patchA=text,  # type: ignore[arg-type]  # as adjustText: clipped at the label
+            )  # fmt: skip
+            axes.add_patch(arrow)
+            added.append(arrow)
+    return added

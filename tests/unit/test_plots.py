@@ -470,3 +470,43 @@ def test_past_the_names_runs_of_a_group_are_bracketed_and_named() -> None:
         boxes.append(axes.xaxis.label.get_window_extent(renderer))
         overlaps = [(a, b) for a, b in itertools.combinations(boxes, 2) if a.overlaps(b)]
         assert not overlaps, name
+
+
+def _crossed_lines(figure) -> list[tuple[str, float]]:
+    """(label, line position) pairs where a label's box lies across a horizontal or vertical
+    reference line of the first axes (display coordinates)."""
+    axes = figure.axes[0]
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    crossed = []
+    for line in axes.get_lines():
+        xs, ys = line.get_xydata().T
+        transform = axes.transData
+        for text in _label_texts(figure):
+            box = text.get_window_extent(renderer)
+            if np.all(ys == ys[0]) and line.get_transform() != transform:  # axhline
+                level = transform.transform((1.0, ys[0]))[1]
+                if box.y0 < level < box.y1:
+                    crossed.append((text.get_text(), float(ys[0])))
+            elif np.all(xs == xs[0]) and line.get_transform() != transform:  # axvline
+                level = transform.transform((xs[0], 1.0))[0]
+                if box.x0 < level < box.x1:
+                    crossed.append((text.get_text(), float(xs[0])))
+    return crossed
+
+
+def test_labels_are_not_set_across_cutoff_or_zero_lines() -> None:
+    """A gene of interest sitting on a cutoff or zero line gets its label off the line."""
+    results = _many_genes()
+    # Mafg just above the padj cutoff (volcano) and just off log2FC 0 (MA plot)
+    results.loc["ENSG00007", ["log2FoldChange", "padj", "pvalue"]] = [0.05, 0.09, 0.01]
+    # Slc7a11 beside the |log2FC| > 1 cutoff line
+    slc7a11 = ["Slc7a11", 1.02, 1e-3, 1e-4]
+    results.loc["ENSG00008", ["gene_name", "log2FoldChange", "padj", "pvalue"]] = slc7a11
+    calling = Calling("padj < 0.1 and |log2FC| > 1", 0.1, None, 1.0)
+    goi = ["Gpx4", "Txn1", "Hmox1", "Mafg", "Slc7a11"]
+    volcano = plot_volcano(results, contrast="c", calling=calling, genes_of_interest=goi)
+    assert len([ln for ln in volcano.axes[0].get_lines() if ln.get_linestyle() == "--"]) == 3
+    assert _crossed_lines(volcano) == []
+    ma = plot_ma(results, contrast="c", calling=calling, genes_of_interest=goi)
+    assert {t.get_text() for t in _label_texts(ma)} >= {"Mafg", "Slc7a11"}
+    assert _crossed_lines(ma) == []
