@@ -49,18 +49,25 @@ def _to_csv_bytes(table: pd.DataFrame, path, *, index: bool = True) -> bytes:
     return path.read_bytes()
 
 
-@pytest.mark.parametrize("formatter", ["C", "Python"])
+@pytest.mark.parametrize("formatter", ["orjson", "C", "Python"])
 @pytest.mark.parametrize("index", [True, False])
 def test_numeric_tables_are_written_in_the_bytes_pandas_writes(
     tmp_path, monkeypatch, index, formatter
 ) -> None:
     """write_tsv's fast paths for numeric tables give DataFrame.to_csv's bytes exactly."""
-    if formatter == "C" and redoxseq.io._tsv_fast is None:
+    if formatter != "Python" and redoxseq.io._tsv_fast is None:
         pytest.skip("the C table formatter is not built (setup.py)")
+    if formatter == "orjson":
+        assert redoxseq.io.orjson is not None, "orjson is a dependency (pyproject.toml)"
+        # several blocks, the last one short, with and without rows for the C formatter
+        monkeypatch.setattr(redoxseq.io, "_SHORTEST_BLOCK_ROWS", 7)
+    else:
+        monkeypatch.setattr(redoxseq.io, "orjson", None)
     if formatter == "Python":
         monkeypatch.setattr(redoxseq.io, "_tsv_fast", None)
     rng = np.random.default_rng(7)
     values = rng.lognormal(0.0, 8.0, (50, 3)) * rng.choice([-1.0, 1.0], (50, 3))
+    values[30:44] = rng.lognormal(0.0, 2.0, (14, 3))  # rows with positional values only
     tricky = [np.nan, np.inf, -np.inf, -0.0, 1e16, 1e15, 1e-5, 1e-4, 5e-324, 1.7976931348623157e308]
     values[: len(tricky), 0] = tricky
     table = pd.DataFrame(values, columns=["a", "b c", 'd"e'])
