@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from redoxseq.counting.annotation import build_gene_index, detect_format, gene_table
-from redoxseq.errors import InputError
+from redoxseq.errors import InputError, listing
 from redoxseq.io import PathLike
 
 logger = logging.getLogger(__name__)
@@ -177,8 +177,8 @@ def _sample_columns(columns: Sequence[str], samples: Sequence[str], file: Path) 
     missing = [s for s in samples if s not in mapping.values()]
     if missing:
         raise InputError(
-            f"{file}: sample(s) {', '.join(missing)} of the sample sheet have no column in the "
-            f"count matrix; matrix columns: {', '.join(map(str, columns[:30]))}. Name the "
+            f"{file}: sample(s) {listing(missing)} of the sample sheet have no column in the "
+            f"count matrix; matrix columns: {listing(columns, 30)}. Name the "
             "columns after the sample sheet's sample column (or a BAM file named after it)"
         )
     return mapping

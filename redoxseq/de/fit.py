@@ -38,7 +38,7 @@ from redoxseq.de.design import (
     resolve_contrasts,
 )
 from redoxseq.de.dispersion_trend import DispersionTrend, fit_trend, vst_values
-from redoxseq.errors import ConfigError, InputError
+from redoxseq.errors import ConfigError, InputError, listing
 from redoxseq.io import PathLike, atomic_path
 
 if TYPE_CHECKING:
@@ -281,8 +281,8 @@ def _to_samples_by_genes(counts: pd.DataFrame, samples: pd.Index) -> pd.DataFram
     missing = [s for s in samples if s not in counts.columns]
     if missing:
         raise InputError(
-            f"count matrix: sample(s) {', '.join(missing)} of the sample sheet have no column; "
-            f"matrix columns: {', '.join(map(str, counts.columns[:20]))}"
+            f"count matrix: sample(s) {listing(missing)} of the sample sheet have no column; "
+            f"matrix columns: {listing(counts.columns, 20)}"
         )
     return counts.loc[:, list(samples)].T
 

@@ -91,6 +91,19 @@ def test_sample_missing_from_matrix_is_an_error(tmp_path: Path) -> None:
         import_count_matrix(path, SAMPLES)
 
 
+def test_many_missing_samples_are_listed_in_short(tmp_path: Path) -> None:
+    """A sheet of hundreds of samples against the wrong matrix: a readable message."""
+    sheet = [f"tumour_{i:03d}" for i in range(300)]
+    path = _write(tmp_path, "gene_id\t" + "\t".join(f"TCGA_{i}" for i in range(300)) + "\n")
+    with pytest.raises(InputError) as error:
+        import_count_matrix(path, sheet)
+    message = str(error.value)
+    assert "sample(s) tumour_000, tumour_001," in message
+    assert "tumour_009, ... (290 more) of the sample sheet have no column" in message
+    assert "TCGA_29, ... (270 more). Name the columns" in message
+    assert "tumour_299" not in message and len(message) < 1000
+
+
 def test_annotation_with_other_ids_is_an_error(tmp_path: Path) -> None:
     table = _write(tmp_path, "gene_id\tgene_name\nENSG1\tA\n", "ann.tsv")
     with pytest.raises(InputError, match="none of the count matrix's gene IDs"):
