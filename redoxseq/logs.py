@@ -20,6 +20,11 @@ _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 logger = logging.getLogger("redoxseq")
 
+# Libraries whose INFO records are their own working notes: fontTools logs ~40 lines for every
+# font it subsets into a PDF (a contrast's figures wrote ~580), which buried the job's own
+# records. Their warnings and errors still reach the log.
+_QUIET_LIBRARIES = ("fontTools", "matplotlib", "PIL")
+
 
 def _log_uncaught(
     kind: type[BaseException], error: BaseException, traceback: TracebackType | None
@@ -58,5 +63,7 @@ def setup_logging(
     if log_file is not None:
         handlers.append(logging.FileHandler(log_file, mode="w", encoding="utf-8"))
     logging.basicConfig(level=level, format=_FORMAT, handlers=handlers, force=True)
+    for name in _QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
     logging.captureWarnings(True)
     sys.excepthook = _log_uncaught
