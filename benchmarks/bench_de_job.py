@@ -9,7 +9,14 @@ the pipeline's default fit settings, 1 thread) on a simulated matrix
 imports (redoxseq's modules, then pyDESeq2 and the batched engine, which the fit would import
 on first use), reading the count table, the fit (size factors, dispersions, LFCs, Cook's, the
 two VSTs), saving the model and writing the tables. The parent also takes the whole process's
-CPU time (user + system) from the operating system, start-up included. Medians of
+CPU time (user + system) from the operating system, start-up included. Each process gets the
+environment Snakemake gives a 1-thread ``script:`` job (``OMP_NUM_THREADS``,
+``OPENBLAS_NUM_THREADS`` and the other BLAS thread variables set to 1, as in
+``snakemake/shell.py``): without them NumPy's and SciPy's OpenBLAS start a thread pool each
+and a job pays ~0.25 s more CPU than it does in the workflow. The same run also times the
+**floor** that pyDESeq2 sets: a process that imports ``pydeseq2.dds`` and ``pydeseq2.ds``
+(with ``pyplot`` deferred, as the job does) and nothing else; what is left for a job to
+spend is its process CPU minus this floor. Medians of
 ``--repeat`` runs; with ``--before``, runs of the two checkouts alternate, so that a change in
 machine load hits both. ``--before`` must be a checkout with its compiled extensions built
 (``./setup.sh`` or ``pip install -e .``); its modules are put first on ``PYTHONPATH``.
@@ -60,6 +67,28 @@ names = list(marks)
 print(json.dumps({b: marks[b] - marks[a] for a, b in zip(names, names[1:])}))
 """
 
+# The floor: pyDESeq2's module-level imports, with pyplot deferred as redoxseq.de does.
+_FLOOR = """
+from redoxseq.lazy import defer_import
+defer_import("matplotlib.pyplot")
+import pydeseq2.dds, pydeseq2.ds
+"""
+
+_FLOOR_ROW = "floor: pyDESeq2's imports (CPU)"
+
+# What Snakemake sets for a script job of 1 thread (snakemake/shell.py).
+_THREAD_ENV = {
+    name: "1"
+    for name in (
+        "OMP_NUM_THREADS",
+        "GOTO_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "VECLIB_MAXIMUM_THREADS",
+        "NUMEXPR_NUM_THREADS",
+    )
+}
+
 PHASES = (
     "imports: redoxseq",
     "imports: pyDESeq2 and the engine",
@@ -70,22 +99,30 @@ PHASES = (
 )
 
 
-def _run(checkout: Path, counts: Path, meta: Path, out: Path) -> dict[str, float]:
-    """One fresh job process in ``checkout``; its phases and whole-process CPU seconds."""
-    env = {**os.environ, "PYTHONPATH": str(checkout)}
+def _process(checkout: Path, code: str, *args: Path) -> tuple[str, float, float]:
+    """Run ``code`` in a fresh process in ``checkout``: its output, CPU and wall seconds."""
+    env = {**os.environ, **_THREAD_ENV, "PYTHONPATH": str(checkout)}
     before = os.times()
     start = time.perf_counter()
     run = subprocess.run(
-        [sys.executable, "-c", _JOB, str(counts), str(meta), str(out)],
+        [sys.executable, "-c", code, *map(str, args)],
         capture_output=True, text=True, check=True, env=env, cwd=checkout,
     )  # fmt: skip
     wall = time.perf_counter() - start
     after = os.times()
-    phases = json.loads(run.stdout.strip().splitlines()[-1])
-    phases["process CPU"] = (after.children_user - before.children_user) + (
+    cpu = (after.children_user - before.children_user) + (
         after.children_system - before.children_system
     )
+    return run.stdout, cpu, wall
+
+
+def _run(checkout: Path, counts: Path, meta: Path, out: Path) -> dict[str, float]:
+    """One fresh job process in ``checkout``, then the floor; phases and CPU seconds."""
+    stdout, cpu, wall = _process(checkout, _JOB, counts, meta, out)
+    phases = json.loads(stdout.strip().splitlines()[-1])
+    phases["process CPU"] = cpu
     phases["process wall"] = wall
+    phases["floor: pyDESeq2's imports (CPU)"] = _process(checkout, _FLOOR)[1]
     return phases
 
 
@@ -118,13 +155,18 @@ def main() -> None:
             header = ["phase", *checkouts]
             print("| " + " | ".join(header) + " |")
             print("|" + "---|" * len(header))
-            for phase in (*PHASES, "process CPU", "process wall"):
+            for phase in (*PHASES, "process CPU", "process wall", _FLOOR_ROW):
                 cells = [f"{statistics.median(r[phase] for r in runs[n]):.2f}" for n in checkouts]
                 print(f"| {phase} | " + " | ".join(cells) + " |")
             shares = [
                 statistics.median(r["fit"] / r["process CPU"] for r in runs[n]) for n in checkouts
             ]
             print("| fit / process CPU | " + " | ".join(f"{s:.0%}" for s in shares) + " |")
+            above = [
+                statistics.median(r["fit"] / (r["process CPU"] - r[_FLOOR_ROW]) for r in runs[n])
+                for n in checkouts
+            ]
+            print("| fit / (process CPU - floor) | " + " | ".join(f"{s:.0%}" for s in above) + " |")
     print(f"\nload average at end: {os.getloadavg()}")
 
 
