@@ -9,7 +9,9 @@ featureCounts command is the workflow's settings (-p --countReadPairs -s 2). Pri
 time of all 12 processes (median of --repeat rounds) and the ratio, and their CPU time (user +
 system of the child processes: the figure to compare on a loaded machine, where wall time
 depends on the other jobs). Also reported: the import time of a count job
-(``python -X importtime``-free: a process that only imports).
+(``python -X importtime``-free: a process that only imports, as the job does). Every process
+gets the environment Snakemake gives a job of ``--threads`` threads (``OMP_NUM_THREADS``,
+``OPENBLAS_NUM_THREADS`` and the other BLAS thread variables, as in ``snakemake/shell.py``).
 """
 
 from __future__ import annotations
@@ -30,12 +32,23 @@ BIN = Path(sys.executable).parent
 SAMPLE = REPO / "resources" / "sample_experiment"
 
 
-def _wall(commands: list[list[str]]) -> tuple[float, float]:
+_BLAS_THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "GOTO_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
+
+
+def _wall(commands: list[list[str]], threads: int) -> tuple[float, float]:
     """Wall and CPU seconds (user + system of the children) of running ``commands`` in turn."""
+    env = {**os.environ, **dict.fromkeys(_BLAS_THREAD_VARIABLES, str(threads))}
     before = os.times()
     start = time.perf_counter()
     for command in commands:
-        subprocess.run(command, check=True, capture_output=True)
+        subprocess.run(command, check=True, capture_output=True, env=env)
     wall = time.perf_counter() - start
     after = os.times()
     cpu = (after.children_user - before.children_user) + (
@@ -76,6 +89,7 @@ def main() -> None:
         ]  # fmt: skip
         imports = [
             [sys.executable, "-c",
+             "from redoxseq.lazy import single_thread_blas; single_thread_blas(); "
              "import redoxseq.counting.sample, redoxseq.counting.annotation, redoxseq.cli"]
         ] * len(bams)  # fmt: skip
         rounds: dict[str, list[tuple[float, float]]] = {
@@ -84,9 +98,9 @@ def main() -> None:
             "imports only": [],
         }
         for _ in range(args.repeat):
-            rounds["redoxseq"].append(_wall(ours))
-            rounds["featureCounts"].append(_wall(theirs))
-            rounds["imports only"].append(_wall(imports))
+            rounds["redoxseq"].append(_wall(ours, args.threads))
+            rounds["featureCounts"].append(_wall(theirs, args.threads))
+            rounds["imports only"].append(_wall(imports, args.threads))
     ref_wall = statistics.median(w for w, _ in rounds["featureCounts"])
     ref_cpu = statistics.median(c for _, c in rounds["featureCounts"])
     print(f"# {len(bams)} BAMs, one process each, {args.threads} threads, median of {args.repeat}")

@@ -87,7 +87,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _count(args: argparse.Namespace) -> None:
-    # no pandas here: its import would cost a small BAM's count about 0.3 s
+    # no pandas here: its import would cost a small BAM's count about 0.3 s; and no
+    # OpenBLAS threads, which counting does not use
+    from redoxseq.lazy import single_thread_blas
+
+    single_thread_blas()
     import numpy as np
 
     from redoxseq.counting.alignments import read_alias_file

@@ -6,11 +6,14 @@ helpers, which redoxseq never calls; a DE job would pay ~0.16 s of CPU for it
 module with the standard library's :class:`importlib.util.LazyLoader`: the name is bound at
 import time and the module's code runs at its first attribute access, so code that does use
 ``pyplot`` in the same process (the figure modules, a test session) gets the real module.
+:func:`single_thread_blas` keeps NumPy's OpenBLAS from starting a thread pool in a job that
+does no linear algebra (a count job).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 
 
@@ -32,3 +35,16 @@ def defer_import(name: str) -> None:
     parent, _, child = name.rpartition(".")
     if parent:
         setattr(sys.modules[parent], child, module)
+
+
+def single_thread_blas() -> None:
+    """Keep NumPy's OpenBLAS to one thread in a process that does no linear algebra.
+
+    Snakemake sets ``OPENBLAS_NUM_THREADS`` to a job's threads, and NumPy's bundled OpenBLAS
+    starts that many threads when NumPy is imported: ~0.07 s of CPU for a 2-thread count job
+    whose threads are htslib's and its worker processes' (benchmarks/README.md, "Fixed costs
+    of small count jobs"). Call it before NumPy is imported; afterwards it does nothing, so
+    that a process already using BLAS keeps its threads. Child processes inherit the setting.
+    """
+    if "numpy" not in sys.modules:
+        os.environ["OPENBLAS_NUM_THREADS"] = "1"

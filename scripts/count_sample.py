@@ -1,8 +1,16 @@
 """Snakemake adapter: count all units (BAMs) of one sample and write its tables."""
 
-from redoxseq.counting.annotation import load_gene_index
-from redoxseq.counting.sample import count_sample, options_from_config, write_sample_counts
-from redoxseq.logs import setup_logging
+from redoxseq.lazy import single_thread_blas
+
+single_thread_blas()  # before NumPy: counting does no linear algebra
+
+from redoxseq.counting.annotation import load_gene_index  # noqa: E402
+from redoxseq.counting.sample import (  # noqa: E402
+    count_sample,
+    options_from_config,
+    write_sample_counts,
+)
+from redoxseq.logs import setup_logging  # noqa: E402
 
 setup_logging(snakemake.log[0])
 result = count_sample(

@@ -1,13 +1,15 @@
 """The per-sample count job runs without pandas, and writes the bytes pandas would write.
 
 A count job of a small BAM spends about a second counting; importing pandas would add 0.3 s
-to each (benchmarks/README.md, "Fixed costs of small count jobs"). The job's tables are
+to each, and NumPy's OpenBLAS thread pool ~0.07 s (benchmarks/README.md, "Fixed costs of
+small count jobs"). The job's tables are
 written with the csv module; these tests hold them to the bytes of
 :func:`redoxseq.io.write_tsv` on the pandas views.
 """
 
 import dataclasses
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -47,7 +49,10 @@ job = NS(
     log=[args["log"]],
 )
 runpy.run_path(args["script"], init_globals={"snakemake": job})
+from threadpoolctl import threadpool_info
+blas = sorted({pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"})
 print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in ("pandas", "scipy"))))
+print(json.dumps(blas))
 """
 
 
@@ -64,8 +69,10 @@ def saved_index(index, tmp_path_factory):
 
 
 def _fresh_python(code: str, *args: str) -> str:
+    # as Snakemake runs a 2-thread job: BLAS thread variables set to the job's threads
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "2", "OMP_NUM_THREADS": "2"}
     done = subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=REPO
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=REPO, env=env
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout
@@ -96,8 +103,9 @@ def test_the_count_job_runs_without_pandas(tmp_path, saved_index, index):
         "log": str(tmp_path / "s.log"),
         "script": str(REPO / "scripts" / "count_sample.py"),
     }
-    loaded = json.loads(_fresh_python(_RUN_JOB, json.dumps(args)).splitlines()[-1])
-    assert loaded == []  # neither pandas nor scipy
+    *_, modules, blas = _fresh_python(_RUN_JOB, json.dumps(args)).splitlines()
+    assert json.loads(modules) == []  # neither pandas nor scipy
+    assert json.loads(blas) == [1]  # NumPy's OpenBLAS started no thread pool
     # the job's tables are those of the same count in this process
     here = count_sample("s", [BAM], index, CountOptions(min_mapq=10), units=["u1"], threads=2)
     expected = [tmp_path / f"expected{i}" for i in range(4)]
@@ -110,10 +118,12 @@ def test_the_command_line_counts_from_an_index_without_pandas(tmp_path, saved_in
     out = tmp_path / "c.tsv"
     code = (
         "import sys\nfrom redoxseq.cli import main\n"
-        "status = main(sys.argv[1:])\nprint(status, 'pandas' in sys.modules)"
+        "status = main(sys.argv[1:])\nfrom threadpoolctl import threadpool_info\n"
+        "blas = {p['num_threads'] for p in threadpool_info() if p['user_api'] == 'blas'}\n"
+        "print(status, 'pandas' in sys.modules, *blas)"
     )
     argv = ["count", "--index", str(saved_index), "--min-mapq", "10", "-o", str(out), str(BAM)]
-    assert _fresh_python(code, *argv).split() == ["0", "False"]
+    assert _fresh_python(code, *argv).split() == ["0", "False", "1"]
     assert out.read_text().splitlines()[0] == "gene_id\tyeast_RNASeq_excerpt"
 
 
