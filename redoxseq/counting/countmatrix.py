@@ -378,7 +378,10 @@ def _annotation_table(path: PathLike) -> pd.DataFrame:
         raise InputError(f"{file}: the annotation table has no gene_name column")
     dupes = table["gene_id"][table["gene_id"].duplicated()].unique()
     if len(dupes):
-        raise InputError(f"{file}: duplicate gene_id(s) {', '.join(dupes[:5])}")
+        raise InputError(
+            f"{file}: {len(dupes)} duplicate gene_id(s): {listing(dupes, limit=5)}; each gene "
+            "must have one row"
+        )
     return table.set_index("gene_id")
 
 

@@ -31,7 +31,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from redoxseq.errors import InputError
+from redoxseq.errors import InputError, listing
 
 logger = logging.getLogger(__name__)
 
@@ -94,9 +94,10 @@ def sort_ranking(ranking: pd.Series) -> tuple[pd.Series, int]:
         least one other gene).
     """
     if not ranking.index.is_unique:
-        dups = ranking.index[ranking.index.duplicated()].unique()[:5].tolist()
+        dups = ranking.index[ranking.index.duplicated()].unique()
         raise InputError(
-            f"the ranking has duplicated gene names (e.g. {dups}); collapse them first "
+            f"the ranking has {len(dups)} duplicated gene name(s) ({listing(dups, limit=5)}); "
+            "collapse them first "
             "(see redoxseq.enrichment.gsea.ranking_from_results)"
         )
     values = pd.to_numeric(ranking, errors="coerce").astype(float)
@@ -105,8 +106,11 @@ def sort_ranking(ranking: pd.Series) -> tuple[pd.Series, int]:
         logger.info("ranking: %d gene(s) without a value were left out", n_na)
         values = values.dropna()
     if not np.isfinite(values.to_numpy()).all():
-        bad = values.index[~np.isfinite(values.to_numpy())][:5].tolist()
-        raise InputError(f"the ranking has infinite values (e.g. for {bad})")
+        bad = values.index[~np.isfinite(values.to_numpy())]
+        raise InputError(
+            f"the ranking has {len(bad)} infinite value(s), for {listing(bad, limit=5)}; "
+            "rank by a finite statistic"
+        )
     names = np.asarray(values.index.astype(str), dtype=object)
     order = np.lexsort((names, -values.to_numpy()))
     ordered = pd.Series(values.to_numpy()[order], index=pd.Index(names[order], name="gene"))

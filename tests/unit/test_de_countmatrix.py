@@ -104,6 +104,14 @@ def test_many_missing_samples_are_listed_in_short(tmp_path: Path) -> None:
     assert "tumour_299" not in message and len(message) < 1000
 
 
+def test_annotation_table_with_duplicate_ids_names_them_and_how_many(tmp_path: Path) -> None:
+    rows = "".join(f"g{i}\tA{i}\ng{i}\tB{i}\n" for i in range(8))
+    table = _write(tmp_path, "gene_id\tgene_name\n" + rows, "ann.tsv")
+    with pytest.raises(InputError) as error:
+        import_count_matrix(_write(tmp_path, FEATURECOUNTS), SAMPLES, annotation_table=table)
+    assert "ann.tsv: 8 duplicate gene_id(s): g0, g1, g2, g3, g4, ... (3 more)" in str(error.value)
+
+
 def test_annotation_with_other_ids_is_an_error(tmp_path: Path) -> None:
     table = _write(tmp_path, "gene_id\tgene_name\nENSG1\tA\n", "ann.tsv")
     with pytest.raises(InputError, match="none of the count matrix's gene IDs"):

@@ -94,9 +94,13 @@ def test_sort_ranking_breaks_ties_by_name_and_counts_them() -> None:
 
 
 def test_sort_ranking_rejects_duplicates_and_infinities() -> None:
-    with pytest.raises(InputError, match="duplicated gene names"):
+    with pytest.raises(InputError, match=r"has 1 duplicated gene name\(s\) \(a\)"):
         sort_ranking(pd.Series([1.0, 2.0], index=["a", "a"]))
-    with pytest.raises(InputError, match="infinite"):
+    many = pd.Series(1.0, index=[f"g{i // 2}" for i in range(14)])
+    listed = r"7 duplicated .* \(g0, g1, g2, g3, g4, \.\.\. \(2 more\)\)"
+    with pytest.raises(InputError, match=listed):
+        sort_ranking(many)
+    with pytest.raises(InputError, match=r"1 infinite value\(s\), for b;"):
         sort_ranking(pd.Series([1.0, np.inf], index=["a", "b"]))
 
 
