@@ -126,7 +126,11 @@ def plot_pair_scatter(
         if np.ptp(x) > 0:
             slope, intercept = np.polyfit(x, y, 1)
             span = np.array([x.min(), x.max()])
+            # the axes keep the data's limits: where the line leaves them it is clipped, as a
+            # line through two separated clusters would otherwise stretch the axis far past both
+            data_limits = axes.get_ylim()
             axes.plot(span, intercept + slope * span, color="black", linewidth=0.9)
+            axes.set_ylim(data_limits)
         r, p, q, n = (float(v) for v in stats.loc[(a, b), ["r", "pvalue", "fdr", "n"]].to_numpy())
         axes.set_title(
             f"{_SYMBOL.get(method, method)} = {r:.2f}, p = {_format_p(p)}\n"

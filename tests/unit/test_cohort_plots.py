@@ -55,3 +55,22 @@ def test_score_heatmap_summary_form_above_max_samples() -> None:
     assert summary_image.shape == (3, 2)  # one column per stratum
     labels = [t.get_text() for t in summary.axes[1].get_xticklabels()]
     assert labels == ["normal\n(n=100)", "tumour\n(n=100)"]
+
+
+def test_scatter_axes_keep_the_data_range_when_the_fit_line_leaves_it() -> None:
+    # two separated clusters (as a Y-linked score against an X-linked gene across the sexes):
+    # the least-squares line runs far below the lower cluster at the right-hand edge
+    samples = [f"s{i}" for i in range(40)]
+    sex = pd.Series(["female"] * 20 + ["male"] * 20, index=samples)
+    rng = np.random.default_rng(1)
+    x = np.concatenate([rng.uniform(10.2, 10.8, 20), rng.uniform(10.9, 11.6, 20)])
+    y = np.concatenate([rng.uniform(0, 1500, 20), np.full(20, -5000.0)])
+    features = pd.DataFrame({"GENE_X": x, "SET_Y": y}, index=samples)
+    correlations = correlate(features, resolve_pairs(list(features.columns), None), strata=sex)
+    figure = plot_pair_scatter(features, correlations, sex, score_names=["SET_Y"])
+    axes = next(a for a in figure.axes if a.get_title())
+    line = axes.get_lines()[0].get_ydata()
+    assert line.min() < y.min() - 0.2 * np.ptp(y)  # the case: the line leaves the data
+    low, high = axes.get_ylim()
+    margin = 0.1 * np.ptp(y)  # matplotlib's default 5 % margins, with room to spare
+    assert y.min() - margin <= low <= y.min() and y.max() <= high <= y.max() + margin
