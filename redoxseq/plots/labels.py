@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+import adjustText
 import numpy as np
 from adjustText import adjust_text
+from adjustText.arrops import overlap_intervals
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.patches import FancyArrowPatch
@@ -47,6 +50,57 @@ def overlapping_pairs(texts: Sequence[Text], *, pad: float = 0.5) -> list[tuple[
             if boxes[i].overlaps(boxes[j]):
                 pairs.append((i, j))
     return pairs
+
+
+def _rows_in_both(first: np.ndarray, second: np.ndarray, n_columns: int) -> np.ndarray:
+    """Rows of ``first`` (index pairs ``(i, j)``, ``j < n_columns``) also in ``second``.
+
+    In ``first``'s order, as adjustText's ``(first[:, None] == second).all(-1).any(-1)``
+    selects them, but by integer keys (linear time) instead of comparing every pair with every
+    pair (memory and time ``len(first) x len(second)``).
+    """
+    keys_first = first[:, 0].astype(np.int64) * n_columns + first[:, 1]
+    keys_second = second[:, 0].astype(np.int64) * n_columns + second[:, 1]
+    return first[np.isin(keys_first, keys_second)]
+
+
+def _shifts_off_points(coords: np.ndarray, extra_coords: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The shifts of adjustText 1.4's ``get_shifts_extra``, its pair intersection made linear.
+
+    The rest is adjustText's code (MIT licence), so the shifts are the same numbers
+    (``tests/unit/test_plots.py``). adjustText compares every (label, point) pair whose x
+    ranges overlap with every pair whose y ranges overlap, once per iteration: with 400 points
+    to avoid and labels in a crowded corner, that was ~90 % of a volcano plot's time (10-18 s
+    of a contrast's figure job; benchmarks/README.md, "Figures at scale").
+    """
+    n_texts = coords.shape[0]
+    xoverlaps = overlap_intervals(
+        coords[:, 0], coords[:, 1], extra_coords[:, 0], extra_coords[:, 1]
+    )
+    yoverlaps = overlap_intervals(
+        coords[:, 2], coords[:, 3], extra_coords[:, 2], extra_coords[:, 3]
+    )
+    overlaps = _rows_in_both(yoverlaps, xoverlaps, extra_coords.shape[0])
+    if len(overlaps) == 0:
+        return np.zeros(n_texts), np.zeros(n_texts)
+    diff_x = coords[overlaps[:, 0], :2] - extra_coords[overlaps[:, 1], -3::-1]
+    diff_y = coords[overlaps[:, 0], 2:] - extra_coords[overlaps[:, 1], -1:-3:-1]
+    xshifts = np.where(np.abs(diff_x[:, 0]) < np.abs(diff_x[:, 1]), diff_x[:, 0], diff_x[:, 1])
+    yshifts = np.where(np.abs(diff_y[:, 0]) < np.abs(diff_y[:, 1]), diff_y[:, 0], diff_y[:, 1])
+    xshifts = np.bincount(overlaps[:, 0], xshifts, minlength=n_texts)
+    yshifts = np.bincount(overlaps[:, 0], yshifts, minlength=n_texts)
+    return xshifts, yshifts
+
+
+@contextlib.contextmanager
+def _fast_point_shifts() -> Iterator[None]:
+    """Use :func:`_shifts_off_points` inside adjustText for the duration of the block."""
+    original = adjustText.get_shifts_extra
+    adjustText.get_shifts_extra = _shifts_off_points
+    try:
+        yield
+    finally:
+        adjustText.get_shifts_extra = original
 
 
 def place_labels(
@@ -95,16 +149,17 @@ def place_labels(
         if avoid_x is not None and avoid_y is not None:
             x = np.concatenate([x, avoid_x])
             y = np.concatenate([y, avoid_y])
-        _, patches = adjust_text(
-            texts,
-            x=x,
-            y=y,
-            ax=axes,
-            iter_lim=300 * (attempt + 1),
-            expand=(1.15, 1.35),
-            force_text=(0.2 + 0.1 * attempt, 0.4 + 0.1 * attempt),
-            arrowprops={"arrowstyle": "-", "color": "#555555", "lw": 0.4},
-        )
+        with _fast_point_shifts():
+            _, patches = adjust_text(
+                texts,
+                x=x,
+                y=y,
+                ax=axes,
+                iter_lim=300 * (attempt + 1),
+                expand=(1.15, 1.35),
+                force_text=(0.2 + 0.1 * attempt, 0.4 + 0.1 * attempt),
+                arrowprops={"arrowstyle": "-", "color": "#555555", "lw": 0.4},
+            )
         arrows = [
             child for child in axes.get_children() if id(child) not in before and child not in texts
         ]

@@ -510,3 +510,43 @@ def test_labels_are_not_set_across_cutoff_or_zero_lines() -> None:
     ma = plot_ma(results, contrast="c", calling=calling, genes_of_interest=goi)
     assert {t.get_text() for t in _label_texts(ma)} >= {"Mafg", "Slc7a11"}
     assert _crossed_lines(ma) == []
+
+
+def test_label_point_shifts_are_adjusttexts_own() -> None:
+    """The linear pair intersection gives adjustText's shifts, number for number."""
+    import adjustText
+
+    from redoxseq.plots.labels import _shifts_off_points
+
+    rng = np.random.default_rng(7)
+    cases = 0
+    for n_texts, n_points, spread in [(1, 1, 5), (12, 400, 30), (30, 400, 8), (5, 50, 500)]:
+        for _ in range(10):
+            lo = rng.uniform(0, spread, (n_texts, 2))
+            texts = np.column_stack([lo[:, 0], lo[:, 0] + 3, lo[:, 1], lo[:, 1] + 1])
+            centre = rng.uniform(0, spread, (n_points, 2))
+            points = np.column_stack(
+                [centre[:, 0] - 0.2, centre[:, 0] + 0.2, centre[:, 1] - 0.2, centre[:, 1] + 0.2]
+            )
+            ours = _shifts_off_points(texts, points)
+            theirs = adjustText.get_shifts_extra(texts, points)  # unpatched outside labels
+            assert all(np.array_equal(a, b) for a, b in zip(ours, theirs, strict=True))
+            cases += bool(np.any(theirs[0]))
+    assert cases >= 20  # most cases had labels on points, not only the zero shortcut
+
+
+def test_labels_land_where_adjusttexts_own_code_puts_them(monkeypatch) -> None:
+    import contextlib
+
+    from redoxseq.plots import labels as labels_module
+
+    def positions() -> list[tuple[str, tuple[float, float]]]:
+        figure = plot_volcano(
+            _many_genes(), contrast="c", calling=Calling("padj < 0.1", 0.1, None, 0.0),
+            genes_of_interest=["Gpx4", "Txn1", "Txnrd1", "Hmox1", "Fth1"], label_top=15,
+        )  # fmt: skip
+        return [(t.get_text(), t.get_position()) for t in _label_texts(figure)]
+
+    fast = positions()
+    monkeypatch.setattr(labels_module, "_fast_point_shifts", contextlib.nullcontext)
+    assert positions() == fast
