@@ -38,6 +38,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_deseq2_simulate import simulate  # noqa: E402
+from snakemake_env import job_environment  # noqa: E402
 
 # The job, timed phase by phase (CPU seconds of this process).
 _JOB = """
@@ -76,19 +77,6 @@ import pydeseq2.dds, pydeseq2.ds
 
 _FLOOR_ROW = "floor: pyDESeq2's imports (CPU)"
 
-# What Snakemake sets for a script job of 1 thread (snakemake/shell.py).
-_THREAD_ENV = {
-    name: "1"
-    for name in (
-        "OMP_NUM_THREADS",
-        "GOTO_NUM_THREADS",
-        "OPENBLAS_NUM_THREADS",
-        "MKL_NUM_THREADS",
-        "VECLIB_MAXIMUM_THREADS",
-        "NUMEXPR_NUM_THREADS",
-    )
-}
-
 PHASES = (
     "imports: redoxseq",
     "imports: pyDESeq2 and the engine",
@@ -101,7 +89,7 @@ PHASES = (
 
 def _process(checkout: Path, code: str, *args: Path) -> tuple[str, float, float]:
     """Run ``code`` in a fresh process in ``checkout``: its output, CPU and wall seconds."""
-    env = {**os.environ, **_THREAD_ENV, "PYTHONPATH": str(checkout)}
+    env = {**job_environment(1), "PYTHONPATH": str(checkout)}
     before = os.times()
     start = time.perf_counter()
     run = subprocess.run(

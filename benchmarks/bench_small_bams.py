@@ -27,24 +27,16 @@ import tempfile
 import time
 from pathlib import Path
 
+from snakemake_env import job_environment  # the script's folder is on sys.path
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 SAMPLE = REPO / "resources" / "sample_experiment"
 
 
-_BLAS_THREAD_VARIABLES = (
-    "OMP_NUM_THREADS",
-    "GOTO_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
-)
-
-
 def _wall(commands: list[list[str]], threads: int) -> tuple[float, float]:
     """Wall and CPU seconds (user + system of the children) of running ``commands`` in turn."""
-    env = {**os.environ, **dict.fromkeys(_BLAS_THREAD_VARIABLES, str(threads))}
+    env = job_environment(threads)
     before = os.times()
     start = time.perf_counter()
     for command in commands:
