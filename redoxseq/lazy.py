@@ -41,10 +41,11 @@ def single_thread_blas() -> None:
     """Keep NumPy's OpenBLAS to one thread in a process that does no linear algebra.
 
     Snakemake sets ``OPENBLAS_NUM_THREADS`` to a job's threads, and NumPy's bundled OpenBLAS
-    starts that many threads when NumPy is imported: ~0.07 s of CPU for a 2-thread count job
-    whose threads are htslib's and its worker processes' (benchmarks/README.md, "Fixed costs
-    of small count jobs"). Call it before NumPy is imported; afterwards it does nothing, so
-    that a process already using BLAS keeps its threads. Child processes inherit the setting.
+    starts that many threads when NumPy is imported, which then spin: ~0.1 s of CPU for a
+    2-thread count job, whose threads are htslib's and its worker processes'
+    (benchmarks/README.md, "Fixed costs of small count jobs"). Call it before NumPy is
+    imported; afterwards it does nothing, so that a process already using BLAS keeps its
+    threads. Child processes inherit the setting.
     """
     if "numpy" not in sys.modules:
         os.environ["OPENBLAS_NUM_THREADS"] = "1"
