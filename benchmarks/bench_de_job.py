@@ -110,7 +110,7 @@ def _run(checkout: Path, counts: Path, meta: Path, out: Path) -> dict[str, float
     phases = json.loads(stdout.strip().splitlines()[-1])
     phases["process CPU"] = cpu
     phases["process wall"] = wall
-    phases["floor: pyDESeq2's imports (CPU)"] = _process(checkout, _FLOOR)[1]
+    phases[_FLOOR_ROW] = _process(checkout, _FLOOR)[1]
     return phases
 
 

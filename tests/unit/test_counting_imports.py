@@ -2,9 +2,8 @@
 
 A count job of a small BAM spends about a second counting; importing pandas would add 0.3 s
 to each, and NumPy's OpenBLAS thread pool ~0.1 s (benchmarks/README.md, "Fixed costs of
-small count jobs"). The job's tables are
-written with the csv module; these tests hold them to the bytes of
-:func:`redoxseq.io.write_tsv` on the pandas views.
+small count jobs"). The job's tables are written with the csv module; these tests hold them to
+the bytes of :func:`redoxseq.io.write_tsv` on the pandas views.
 """
 
 import dataclasses
